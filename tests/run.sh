@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Build Ferry and run every test suite; the last line is "N passed, M failed".
+#
+#   bash tests/run.sh                      (make test runs tests/tools/deps.sh first)
+#   FERRY_TEST_ONLY=regress|unit|e2e|conformance bash tests/run.sh   one suite only
+#   PYTEST_ARGS="-k kafka -x" bash tests/run.sh                       extra pytest args
+#
+# Suites, each counted, each skipped when its files do not exist yet:
+#   build        make all (or the daemons only while plugin/ has no Makefile), then
+#                make -C plugin install (the system PG's extension dir) -- a failure counts 1
+#   regress      bash plugin/run-regress.sh; its LAST line must be "regress: N passed, M failed"
+#   unit         make -C tests/unit check;   its LAST line must be "unit: N passed, M failed"
+#   e2e          pytest tests/e2e            (fixtures in tests/e2e/conftest.py)
+#   conformance  pytest tests/conformance    (Debezium 3.6.1 oracle)
+# A suite that exits non-zero without such a line, or times out, counts as 1 failed.
+# Exit status: non-zero if anything failed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+only=${FERRY_TEST_ONLY:-}
+logdir=${FERRY_TEST_LOGDIR:-$top/build/test-logs}
+mkdir -p "$logdir"
+export FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
+export PYTHONDONTWRITEBYTECODE=1
+
+total_pass=0
+total_fail=0
+summary=()
+
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
+# record NAME PASSED FAILED
+record() {
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	summary+=("$(printf '%-12s %s passed, %s failed' "$1:" "$2" "$3")")
+}
+
+# parse "<word>: N passed, M failed" from the last non-empty line of a log
+parse_last() {
+	local line
+	line=$(grep -v '^[[:space:]]*$' "$1" | tail -n 1)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+	fi
+}
+
+banner() { printf '\n===== %s =====\n' "$1"; }
+
+# ---------------------------------------------------------------- build
+if want regress || want e2e || want conformance || want unit; then
+	banner build
+	if [ -f plugin/Makefile ]; then target=all; else target=daemons; fi
+	if make -s "$target" 2>&1 | tee "$logdir/build.log"; then
+		build_ok=1
+	else
+		build_ok=0
+		record build 0 1
+	fi
+	if [ "$build_ok" = 1 ] && [ -f plugin/Makefile ] && ! want unit; then
+		if ! make -s -C plugin install >"$logdir/plugin-install.log" 2>&1; then
+			tail -n 30 "$logdir/plugin-install.log"
+			record install 0 1
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- regress
+if want regress && [ -f plugin/run-regress.sh ]; then
+	banner regress
+	timeout 1800 bash plugin/run-regress.sh 2>&1 | tee "$logdir/regress.log"
+	rc=${PIPESTATUS[0]}
+	read -r p f < <(parse_last "$logdir/regress.log"; echo)
+	if [ -n "${p:-}" ]; then
+		[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+		record regress "$p" "$f"
+	else
+		echo "regress: crashed (exit $rc, no 'regress: N passed, M failed' line)"
+		record regress 0 1
+	fi
+fi
+
+# ---------------------------------------------------------------- unit
+if want unit && [ -f tests/unit/Makefile ]; then
+	banner unit
+	timeout 1800 make -s -C tests/unit check 2>&1 | tee "$logdir/unit.log"
+	rc=${PIPESTATUS[0]}
+	read -r p f < <(parse_last "$logdir/unit.log"; echo)
+	if [ -n "${p:-}" ]; then
+		[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+		record unit "$p" "$f"
+	else
+		echo "unit: crashed (exit $rc, no 'unit: N passed, M failed' line)"
+		record unit 0 1
+	fi
+fi
+
+# ---------------------------------------------------------------- pytest suites
+# run_pytest NAME DIR TIMEOUT
+run_pytest() {
+	local name=$1 dir=$2 tmo=$3 xml=$logdir/$1.xml rc counts
+	banner "$name"
+	rm -f "$xml"
+	# shellcheck disable=SC2086
+	timeout "$tmo" python3 -m pytest "$dir" -p no:cacheprovider -rfEs -v --tb=short \
+		--junitxml="$xml" ${PYTEST_ARGS:-} 2>&1 | tee "$logdir/$name.log"
+	rc=${PIPESTATUS[0]}
+	counts=$(python3 - "$xml" <<'EOF' 2>/dev/null
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+suites = [r] if r.tag == "testsuite" else r.findall("testsuite")
+t = f = e = s = 0
+for su in suites:
+    t += int(su.get("tests", 0)); f += int(su.get("failures", 0))
+    e += int(su.get("errors", 0)); s += int(su.get("skipped", 0))
+print(t - f - e - s, f + e)
+EOF
+)
+	case "$rc" in
+	0|1|5)
+		if [ -n "$counts" ]; then
+			read -r p f <<<"$counts"
+			[ "$rc" = 1 ] && [ "$f" = 0 ] && f=1
+			record "$name" "$p" "$f"
+		elif [ "$rc" = 5 ]; then
+			record "$name" 0 0
+		else
+			echo "$name: pytest exit $rc and no junit report"; record "$name" 0 1
+		fi ;;
+	*)
+		# 2 interrupted, 3 internal error, 4 usage error, 124 timeout
+		echo "$name: pytest crashed or timed out (exit $rc)"
+		if [ -n "$counts" ]; then read -r p f <<<"$counts"; else p=0 f=0; fi
+		record "$name" "$p" $((f + 1)) ;;
+	esac
+}
+
+if want e2e && [ -d tests/e2e ]; then
+	run_pytest e2e tests/e2e 2400
+fi
+if want conformance && [ -d tests/conformance ]; then
+	run_pytest conformance tests/conformance 900
+fi
+
+# ---------------------------------------------------------------- summary
+banner summary
+for s in "${summary[@]}"; do echo "$s"; done
+echo "logs: $logdir"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
