@@ -64,13 +64,50 @@ def mem_table(rows):
     return out
 
 
+def relay_table(rows, events):
+    """rows: relay NAME REP WALL STEADY RECORDS HWM_KB CPU_S BYTES"""
+    by = defaultdict(list)
+    for r in rows:
+        by[r[1]].append(r)
+    med = {}
+    for name, rs in by.items():
+        wall = statistics.median(float(r[3]) for r in rs)
+        steady = statistics.median(float(r[4]) for r in rs)
+        hwm = max(int(r[6]) for r in rs)
+        cpu = statistics.median(float(r[7]) for r in rs)
+        nbytes = int(rs[0][8]) if len(rs[0]) > 8 else 0
+        med[name] = dict(wall=wall, steady=steady, hwm=hwm, cpu=cpu, n=len(rs), recs=int(rs[0][5]),
+                         nbytes=nbytes, walls=[float(r[3]) for r in rs])
+    dbz = next((v for k, v in med.items() if k.startswith("Debezium")), None)
+    ceil = next((v for k, v in med.items() if k.startswith("pg_recvlogical")), None)
+    out = ["\n| system | runs | wall s | events/s (wall) | events/s (steady) | MB/s | peak RSS MB | CPU s | CPU % of wall | vs Debezium (wall) | vs ceiling (wall) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, v in med.items():
+        eps = events / v["wall"]
+        seps = events / v["steady"] if v["steady"] > 0 else float("nan")
+        mbs = v["nbytes"] / v["wall"] / 1e6
+        rss = f"{v['hwm'] / 1024:.1f}" if v["hwm"] else "-"
+        cpu = f"{v['cpu']:.1f}" if v["hwm"] else "-"
+        cpup = f"{100 * v['cpu'] / v['wall']:.0f}%" if v["hwm"] else "-"
+        vd = f"{eps / (events / dbz['wall']):.2f}×" if dbz else "-"
+        vc = f"{eps / (events / ceil['wall']):.2f}×" if ceil else "-"
+        out.append(f"| {name} | {v['n']} | {v['wall']:.2f} | {eps:,.0f} | {seps:,.0f} | {mbs:.1f} | {rss} | {cpu} | {cpup} | {vd} | {vc} |")
+    out.append("\nMB/s: Kafka log-segment bytes written (ferry-relay, Debezium) or plugin output bytes (pg_recvlogical) per wall second.")
+    return out
+
+
 def main():
     rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
     kind = sys.argv[2] if len(sys.argv) > 2 else "plugin"
     sel = [r for r in rows if r[0] == kind]
     if not sel:
         return
-    lines = plugin_table(sel) if kind == "plugin" else mem_table(sel)
+    if kind == "plugin":
+        lines = plugin_table(sel)
+    elif kind == "mem":
+        lines = mem_table(sel)
+    else:
+        lines = relay_table(sel, int(sys.argv[3]))
     print("\n".join(lines))
 
 

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Kafka helpers for tests/bench (a benchmark, not a test). confluent-kafka (PyPI).
+
+  kbench.py wait BOOTSTRAP PREFIX EXPECTED TIMEOUT_S [PIDFILE]
+      poll the end offsets of every topic whose name starts with PREFIX until their sum
+      reaches EXPECTED; print JSON {"first": t_first_record, "done": t_done, "count": n}
+      (epoch seconds). Exits 1 on timeout (or when the process in PIDFILE dies).
+  kbench.py create BOOTSTRAP TOPIC[,TOPIC...] [key=value ...]
+      create topics (1 partition, RF 1) with the given topic configs.
+  kbench.py produce BOOTSTRAP TOPIC COUNT SIZE
+      fill TOPIC with COUNT Debezium-shaped JSON records of about SIZE bytes (key + value).
+  kbench.py latency BOOTSTRAP TOPIC COUNT TIMEOUT_S
+      read COUNT records of TOPIC from the beginning and print JSON latency percentiles of
+      (LogAppendTime or CreateTime - commit time) and (receive time - commit time), commit
+      time = payload.source.ts_us (or ts_ms) of the Debezium value.
+"""
+import json
+import os
+import sys
+import time
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def end_offsets(consumer, topics):
+    total = 0
+    for t in topics:
+        md = topics[t]
+        for p in md:
+            lo, hi = consumer.get_watermark_offsets(TopicPartition(t, p), timeout=5, cached=False)
+            total += hi
+    return total
+
+
+def cmd_wait(bootstrap, prefix, expected, timeout, pidfile=None):
+    expected = int(expected)
+    deadline = time.time() + float(timeout)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kbench-wait", "enable.auto.commit": False})
+    first = None
+    n = 0
+    topics = {}
+    last_md = 0
+    while time.time() < deadline:
+        now = time.time()
+        if now - last_md > 1.0 or not topics:
+            md = c.list_topics(timeout=5)
+            topics = {t: list(tm.partitions) for t, tm in md.topics.items() if t.startswith(prefix)}
+            last_md = now
+        n = end_offsets(c, topics) if topics else 0
+        if n > 0 and first is None:
+            first = time.time()
+        if n >= expected:
+            print(json.dumps({"first": first, "done": time.time(), "count": n}))
+            return 0
+        if pidfile:
+            try:
+                os.kill(int(open(pidfile).read().split()[0]), 0)
+            except (OSError, ValueError):
+                print(json.dumps({"first": first, "done": None, "count": n, "error": "process exited"}))
+                return 1
+        time.sleep(0.1)
+    print(json.dumps({"first": first, "done": None, "count": n, "error": "timeout"}))
+    return 1
+
+
+def cmd_create(bootstrap, topics, *cfgs):
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    conf = dict(kv.split("=", 1) for kv in cfgs)
+    fs = a.create_topics([NewTopic(t, 1, 1, config=conf) for t in topics.split(",")])
+    for t, f in fs.items():
+        try:
+            f.result()
+        except Exception as e:  # already exists is fine
+            if "already exists" not in str(e).lower() and "TOPIC_ALREADY_EXISTS" not in str(e):
+                raise
+    return 0
+
+
+def dbz_record(i, size):
+    schema = {"type": "struct", "fields": [
+        {"type": "struct", "fields": [
+            {"type": "int32", "optional": False, "default": 0, "field": "id"},
+            {"type": "string", "optional": False, "field": "username"},
+            {"type": "string", "optional": False, "field": "password"}],
+         "optional": True, "name": "debezium.commerce.users.Value", "field": "before"},
+        {"type": "struct", "fields": [
+            {"type": "int32", "optional": False, "default": 0, "field": "id"},
+            {"type": "string", "optional": False, "field": "username"},
+            {"type": "string", "optional": False, "field": "password"}],
+         "optional": True, "name": "debezium.commerce.users.Value", "field": "after"},
+        {"type": "struct", "fields": [
+            {"type": "string", "optional": False, "field": "version"},
+            {"type": "string", "optional": False, "field": "connector"},
+            {"type": "string", "optional": False, "field": "name"},
+            {"type": "int64", "optional": False, "field": "ts_ms"}],
+         "optional": False, "name": "io.debezium.connector.postgresql.Source", "field": "source"},
+        {"type": "string", "optional": False, "field": "op"},
+        {"type": "int64", "optional": True, "field": "ts_ms"}],
+        "optional": False, "name": "debezium.commerce.users.Envelope", "version": 2}
+    return schema
+
+
+def cmd_produce(bootstrap, topic, count, size):
+    count, size = int(count), int(size)
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 10000,
+                  "queue.buffering.max.messages": 500000, "queue.buffering.max.kbytes": 1048576,
+                  "compression.type": "none", "acks": "all"})
+    schema_json = json.dumps(dbz_record(0, size), separators=(",", ":"))
+    ts0 = int(time.time() * 1000)
+    # value = {"schema":...,"payload":{...}} padded to `size` through the password field
+    head = '{"schema":' + schema_json + ',"payload":{"before":null,"after":{"id":'
+    t0 = time.time()
+    for i in range(1, count + 1):
+        key = b'{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],"optional":false,"name":"debezium.commerce.users.Key"},"payload":{"id":%d}}' % i
+        body = (head + str(i) + ',"username":"user_' + str(i) + '","password":"')
+        tail = ('"},"source":{"version":"3.6.1.Final","connector":"postgresql","name":"debezium","ts_ms":'
+                + str(ts0 + i // 1000) + '},"op":"c","ts_ms":' + str(ts0 + i // 1000) + '}}')
+        pad = max(0, size - len(key) - len(body) - len(tail))
+        val = (body + ("x" * pad) + tail).encode()
+        while True:
+            try:
+                p.produce(topic, val, key)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i % 10000 == 0:
+            p.poll(0)
+    left = p.flush(120)
+    dt = time.time() - t0
+    print(json.dumps({"produced": count - left, "seconds": dt}))
+    return 0 if left == 0 else 1
+
+
+def pct(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = min(len(xs) - 1, max(0, int(round(q / 100.0 * (len(xs) - 1)))))
+    return xs[k]
+
+
+def cmd_latency(bootstrap, topic, count, timeout):
+    count = int(count)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kbench-lat", "enable.auto.commit": False,
+                  "fetch.wait.max.ms": 5, "fetch.min.bytes": 1, "auto.offset.reset": "earliest"})
+    deadline = time.time() + float(timeout)
+    # wait for the topic to exist, then assign from the beginning
+    while time.time() < deadline:
+        md = c.list_topics(topic, timeout=5)
+        tm = md.topics.get(topic)
+        if tm is not None and tm.error is None and tm.partitions:
+            break
+        time.sleep(0.05)
+    c.assign([TopicPartition(topic, p, 0) for p in tm.partitions])
+    append_lat, recv_lat = [], []
+    tstype_seen = None
+    n = 0
+    while n < count and time.time() < deadline:
+        msgs = c.consume(1000, 0.2)
+        now_us = time.time() * 1e6
+        for m in msgs:
+            if m.error() or m.value() is None:
+                continue
+            n += 1
+            v = json.loads(m.value())
+            pl = v.get("payload", v)
+            src = pl.get("source") or {}
+            commit_us = src.get("ts_us") or (src.get("ts_ms", 0) * 1000)
+            if not commit_us:
+                continue
+            tstype, ts_ms = m.timestamp()
+            tstype_seen = tstype
+            append_lat.append(ts_ms * 1000 - commit_us)
+            recv_lat.append(now_us - commit_us)
+    res = {"records": n, "timestamp_type": {0: "none", 1: "CreateTime", 2: "LogAppendTime"}.get(tstype_seen)}
+    for name, xs in (("append", append_lat), ("receive", recv_lat)):
+        for q in (50, 99, 99.9):
+            v = pct(xs, q)
+            res[f"{name}_p{q}_ms"] = None if v is None else round(v / 1000.0, 2)
+        res[f"{name}_max_ms"] = round(max(xs) / 1000.0, 2) if xs else None
+    print(json.dumps(res))
+    return 0 if n >= count else 1
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    sys.exit({"wait": cmd_wait, "create": cmd_create, "produce": cmd_produce,
+              "latency": cmd_latency}[cmd](*args))
