@@ -6,7 +6,8 @@
 //   {"topic":T,"key":<key JSON or null>,"value":<value JSON or null>,"headers":{"name":"value",...}}
 // Key and value are the exact JsonConverter output (schemas.enable=true, as Kafka Connect
 // would write them); a null value is a delete tombstone. Header values are the strings the
-// SimpleString header format gives (SimpleHeaderConverter form). Every line is flushed at
+// header converter gives (set header.converter.class=org.apache.kafka.connect.storage.SimpleHeaderConverter
+// in the engine properties for the Kafka Connect worker default). Every line is flushed at
 // once, so a reader can tail the file. Stops on SIGTERM (closing the engine cleanly), or
 // after idleExitSeconds without events once at least one was seen.
 // Written after the recipe in shared/reference/real-peers.md section 2.4.
@@ -16,7 +17,6 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.Header;
 import io.debezium.engine.format.Json;
 import io.debezium.engine.format.KeyValueHeaderChangeEventFormat;
-import io.debezium.engine.format.SimpleString;
 
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -70,7 +70,7 @@ public final class DbzDump {
         CountDownLatch stopped = new CountDownLatch(1);
 
         DebeziumEngine<ChangeEvent<String, String>> engine = DebeziumEngine
-                .create(KeyValueHeaderChangeEventFormat.of(Json.class, Json.class, SimpleString.class))
+                .create(KeyValueHeaderChangeEventFormat.of(Json.class, Json.class, Json.class))
                 .using(props)
                 .using((ok, msg, err) -> {
                     System.err.println("[DbzDump] stopped ok=" + ok + " " + msg);

@@ -55,6 +55,8 @@ fsync = off
 full_page_writes = off
 shared_buffers = 128MB
 log_min_messages = warning
+timezone = 'UTC'
+log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a '
 EOF
 	cat >"$data/pg_hba.conf" <<EOF
