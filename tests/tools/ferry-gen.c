@@ -595,7 +595,8 @@ main(int argc, char **argv)
 		if (st.rate > 0)
 		{
 			sleep_until(st.t0 + (double) st.done_iterations / st.rate);
-			if (stop_requested)
+			if (stop_requested ||
+				(st.duration > 0 && now_seconds() - st.t0 >= st.duration))
 				break;
 		}
 
