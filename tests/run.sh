@@ -58,6 +58,10 @@ if want regress || want e2e || want conformance || want unit; then
 		build_ok=0
 		record build 0 1
 	fi
+	# helper programs of the tests (ferry-gen, mock_kafka)
+	if [ -f tests/tools/Makefile ] && ! make -s -C tests/tools 2>&1 | tee -a "$logdir/build.log"; then
+		record tools-build 0 1
+	fi
 	if [ "$build_ok" = 1 ] && [ -f plugin/Makefile ] && ! want unit; then
 		if ! make -s -C plugin install >"$logdir/plugin-install.log" 2>&1; then
 			tail -n 30 "$logdir/plugin-install.log"
