@@ -5,6 +5,8 @@
       poll the end offsets of every topic whose name starts with PREFIX until their sum
       reaches EXPECTED; print JSON {"first": t_first_record, "done": t_done, "count": n}
       (epoch seconds). Exits 1 on timeout (or when the process in PIDFILE dies).
+  kbench.py committed BOOTSTRAP GROUP TOPIC EXPECTED TIMEOUT_S [PIDFILE]
+      wait until GROUP's committed offsets on TOPIC sum to EXPECTED; print JSON {"done": t}.
   kbench.py create BOOTSTRAP TOPIC[,TOPIC...] [key=value ...]
       create topics (1 partition, RF 1) with the given topic configs.
   kbench.py produce BOOTSTRAP TOPIC COUNT SIZE
@@ -64,6 +66,35 @@ def cmd_wait(bootstrap, prefix, expected, timeout, pidfile=None):
     return 1
 
 
+def cmd_committed(bootstrap, group, topic, expected, timeout, pidfile=None):
+    """wait until GROUP's committed offsets on TOPIC sum to EXPECTED"""
+    expected = int(expected)
+    deadline = time.time() + float(timeout)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    parts = None
+    n = 0
+    while time.time() < deadline:
+        if parts is None:
+            md = c.list_topics(topic, timeout=5)
+            parts = [TopicPartition(topic, p) for p in md.topics[topic].partitions]
+        try:
+            n = sum(max(tp.offset, 0) for tp in c.committed(parts, timeout=5))
+        except Exception:
+            n = 0
+        if n >= expected:
+            print(json.dumps({"done": time.time(), "count": n}))
+            return 0
+        if pidfile:
+            try:
+                os.kill(int(open(pidfile).read().split()[0]), 0)
+            except (OSError, ValueError):
+                print(json.dumps({"done": None, "count": n, "error": "process exited"}))
+                return 1
+        time.sleep(0.2)
+    print(json.dumps({"done": None, "count": n, "error": "timeout"}))
+    return 1
+
+
 def cmd_create(bootstrap, topics, *cfgs):
     a = AdminClient({"bootstrap.servers": bootstrap})
     conf = dict(kv.split("=", 1) for kv in cfgs)
@@ -77,28 +108,20 @@ def cmd_create(bootstrap, topics, *cfgs):
     return 0
 
 
-def dbz_record(i, size):
-    schema = {"type": "struct", "fields": [
+def dbz_schema():
+    """the value schema of a Debezium users-table record (trimmed to ~1 KB: after + source + op)"""
+    row = [{"type": "int32", "optional": False, "default": 0, "field": "id"},
+           {"type": "string", "optional": False, "field": "username"},
+           {"type": "string", "optional": False, "field": "password"}]
+    return {"type": "struct", "fields": [
+        {"type": "struct", "fields": row, "optional": True, "name": "debezium.commerce.users.Value", "field": "after"},
         {"type": "struct", "fields": [
-            {"type": "int32", "optional": False, "default": 0, "field": "id"},
-            {"type": "string", "optional": False, "field": "username"},
-            {"type": "string", "optional": False, "field": "password"}],
-         "optional": True, "name": "debezium.commerce.users.Value", "field": "before"},
-        {"type": "struct", "fields": [
-            {"type": "int32", "optional": False, "default": 0, "field": "id"},
-            {"type": "string", "optional": False, "field": "username"},
-            {"type": "string", "optional": False, "field": "password"}],
-         "optional": True, "name": "debezium.commerce.users.Value", "field": "after"},
-        {"type": "struct", "fields": [
-            {"type": "string", "optional": False, "field": "version"},
             {"type": "string", "optional": False, "field": "connector"},
-            {"type": "string", "optional": False, "field": "name"},
-            {"type": "int64", "optional": False, "field": "ts_ms"}],
+            {"type": "int64", "optional": False, "field": "ts_ms"},
+            {"type": "int64", "optional": True, "field": "lsn"}],
          "optional": False, "name": "io.debezium.connector.postgresql.Source", "field": "source"},
-        {"type": "string", "optional": False, "field": "op"},
-        {"type": "int64", "optional": True, "field": "ts_ms"}],
+        {"type": "string", "optional": False, "field": "op"}],
         "optional": False, "name": "debezium.commerce.users.Envelope", "version": 2}
-    return schema
 
 
 def cmd_produce(bootstrap, topic, count, size):
@@ -106,18 +129,22 @@ def cmd_produce(bootstrap, topic, count, size):
     p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 10000,
                   "queue.buffering.max.messages": 500000, "queue.buffering.max.kbytes": 1048576,
                   "compression.type": "none", "acks": "all"})
-    schema_json = json.dumps(dbz_record(0, size), separators=(",", ":"))
+    schema_json = json.dumps(dbz_schema(), separators=(",", ":"))
     ts0 = int(time.time() * 1000)
     # value = {"schema":...,"payload":{...}} padded to `size` through the password field
     head = '{"schema":' + schema_json + ',"payload":{"before":null,"after":{"id":'
     t0 = time.time()
+    nbytes = 0
     for i in range(1, count + 1):
         key = b'{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],"optional":false,"name":"debezium.commerce.users.Key"},"payload":{"id":%d}}' % i
+        key = key.decode()
         body = (head + str(i) + ',"username":"user_' + str(i) + '","password":"')
-        tail = ('"},"source":{"version":"3.6.1.Final","connector":"postgresql","name":"debezium","ts_ms":'
-                + str(ts0 + i // 1000) + '},"op":"c","ts_ms":' + str(ts0 + i // 1000) + '}}')
+        tail = ('"},"source":{"connector":"postgresql","ts_ms":' + str(ts0 + i // 1000) + ',"lsn":'
+                + str(23000000 + i * 120) + '},"op":"c"}}')
         pad = max(0, size - len(key) - len(body) - len(tail))
+        key = key.encode()
         val = (body + ("x" * pad) + tail).encode()
+        nbytes += len(key) + len(val)
         while True:
             try:
                 p.produce(topic, val, key)
@@ -128,7 +155,7 @@ def cmd_produce(bootstrap, topic, count, size):
             p.poll(0)
     left = p.flush(120)
     dt = time.time() - t0
-    print(json.dumps({"produced": count - left, "seconds": dt}))
+    print(json.dumps({"produced": count - left, "seconds": round(dt, 2), "bytes": nbytes}))
     return 0 if left == 0 else 1
 
 
@@ -186,4 +213,4 @@ def cmd_latency(bootstrap, topic, count, timeout):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     sys.exit({"wait": cmd_wait, "create": cmd_create, "produce": cmd_produce,
-              "latency": cmd_latency}[cmd](*args))
+              "latency": cmd_latency, "committed": cmd_committed}[cmd](*args))

@@ -19,7 +19,7 @@ CONFIGS=(
 	"test_decoding|test_decoding|"
 )
 raw=$BENCH_RUN/plugin.tsv
-n_rows=$(scaled 125000)           # 4 changes per n_row => 500k changes at scale 1
+n_rows=$(scaled 127000)           # ~3.95 changes per n_row => 501k changes at scale 1
 big_mb=${BENCH_BIGTXN_MB:-$(scaled 200)}
 
 if ! ferry_installed; then

@@ -16,7 +16,7 @@ source "$(dirname "$0")/lib.sh"
 
 RELAY_BIN=${RELAY_BIN:-$BENCH_TOP/relay/ferry-relay}
 raw=$BENCH_RUN/relay.tsv
-n_rows=$(scaled 250000)           # 4 changes per n_row => 1M changes at scale 1
+n_rows=$(scaled 254000)           # ~3.95 changes per n_row => 1.003M changes at scale 1
 rate=${BENCH_RATE:-10000}
 lat_s=${BENCH_LAT_S:-30}
 dbz_lib=$FERRY_CACHE/debezium/lib

@@ -96,6 +96,32 @@ def relay_table(rows, events):
     return out
 
 
+def sink_table(rows, payload_bytes):
+    """rows: sink NAME REP SECONDS RECORDS MAXRSS_KB CPU_S"""
+    by = defaultdict(list)
+    for r in rows:
+        by[r[1]].append(r)
+    med = {}
+    for name, rs in by.items():
+        med[name] = dict(secs=statistics.median(float(r[3]) for r in rs), n=len(rs), recs=int(rs[0][4]),
+                         rss=max(int(r[5]) for r in rs), cpu=statistics.median(float(r[6]) for r in rs),
+                         all=[float(r[3]) for r in rs])
+    ceil = next((v for k, v in med.items() if k.startswith("kcat")), None)
+    out = ["\n| system | runs | median s (runs) | records/s | MB/s | peak RSS MB | CPU s | CPU % of wall | vs kcat ceiling | targets |",
+           "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name, v in med.items():
+        rps = v["recs"] / v["secs"]
+        mbs = payload_bytes / v["secs"] / 1e6
+        vc = f"{rps / (ceil['recs'] / ceil['secs']):.2f}×" if ceil else "-"
+        tg = ""
+        if name.startswith("ferry-sink"):
+            tg = (f"≥100k rec/s {'MET' if rps >= 100000 else 'MISSED'}; "
+                  f"RSS<64MB {'MET' if v['rss'] / 1024 < 64 else 'MISSED'}")
+        runs = ", ".join(f"{x:.2f}" for x in v["all"])
+        out.append(f"| {name} | {v['n']} | {v['secs']:.2f} ({runs}) | {rps:,.0f} | {mbs:.1f} | {v['rss'] / 1024:.1f} | {v['cpu']:.1f} | {100 * v['cpu'] / v['secs']:.0f}% | {vc} | {tg} |")
+    return out
+
+
 def main():
     rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
     kind = sys.argv[2] if len(sys.argv) > 2 else "plugin"
@@ -106,6 +132,8 @@ def main():
         lines = plugin_table(sel)
     elif kind == "mem":
         lines = mem_table(sel)
+    elif kind == "sink":
+        lines = sink_table(sel, int(sys.argv[3]))
     else:
         lines = relay_table(sel, int(sys.argv[3]))
     print("\n".join(lines))
