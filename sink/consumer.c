@@ -1,0 +1,753 @@
+/*-------------------------------------------------------------------------
+ *
+ * consumer.c
+ *	  The consume -> batch -> store -> commit loop of ferry-sink.
+ *
+ * One thread.  Each assigned partition has a batch: a contiguous buffer of
+ * formatted lines, the offset of its first record (start offset), the
+ * Kafka timestamp of that record, and the offset after its last record.
+ * A batch is stored as one object when it reaches flush.size records or
+ * flush.bytes bytes, when flush.interval.ms has passed since its first
+ * record (checked by the loop every 100 ms, whether or not records
+ * arrive), when the buffers of all partitions together pass
+ * buffer.max.bytes (the largest batch goes first), when its partition is
+ * revoked, and at shutdown.
+ *
+ * Exactly once in the bucket, the argument:
+ *	1. An object's name depends only on (topic, partition, start offset,
+ *	   timestamp of the record at the start offset).
+ *	2. After an object is stored, its partition's offset (last + 1) is
+ *	   committed synchronously, before any other object of that
+ *	   partition is stored.  So at any time at most one object per
+ *	   partition holds records beyond the committed offset C, and it
+ *	   starts exactly at C (batches are contiguous).
+ *	3. After a crash or a rebalance, consumption resumes at C: the first
+ *	   batch starts at C and is stored under the same name, replacing the
+ *	   uncommitted object whatever its end was.  Records after the new
+ *	   object's end go to later objects.  Nothing is lost (offsets are
+ *	   committed only after the object is stored) and nothing is doubled.
+ *	4. Recovery scan (sink/recovery.scan, on by default): when partitions
+ *	   are assigned, objects of those partitions whose start offset is
+ *	   greater than the committed offset are deleted before consuming.
+ *	   They can exist only if (2) was broken: a commit that failed after
+ *	   its store (coordinator error, lost partition, a zombie process that
+ *	   stored after its partition moved), or an older version.  The scan
+ *	   lists the template's fixed prefix for each topic ("<topic>/" by
+ *	   default), so its cost grows with the number of objects of the
+ *	   topic.
+ *
+ * IDENTIFICATION
+ *	  sink/consumer.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "buf.h"
+#include "format.h"
+#include "log.h"
+#include "sink.h"
+#include "target.h"
+#include "template.h"
+
+typedef struct sink_part
+{
+	char	   *topic;
+	int32_t		partition;
+	bool		active;			/* currently assigned to us */
+	sink_buf_t	buf;			/* formatted lines of the open batch */
+	int64_t		start_offset;	/* -1: no open batch */
+	int64_t		next_offset;	/* offset after the batch's last record */
+	int64_t		first_ts;		/* Kafka timestamp of the batch's first record */
+	int64_t		opened_ms;		/* monotonic time the batch was opened */
+	int64_t		count;			/* records in the batch (skipped ones too) */
+	int64_t		written;		/* lines in buf */
+	int64_t		consumed;		/* offset after the last consumed record, -1 */
+	struct sink_part *next;
+} sink_part_t;
+
+struct sink_consumer
+{
+	const sink_config_t *conf;
+	rd_kafka_t *rk;
+	sink_target_t *target;
+	sink_template_t *tmpl;
+	sink_format_t fmt;
+	bool		gzip;
+	sink_part_t *parts;
+	size_t		buffered;		/* bytes in all batches */
+	int			exit_code;		/* non-zero: stop with this code */
+
+	/* stats */
+	uint64_t	n_records;
+	uint64_t	n_objects;
+	uint64_t	n_bytes;
+	uint64_t	last_records;
+	uint64_t	last_objects;
+	uint64_t	last_bytes;
+	int64_t		last_stats_ms;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static sink_part_t *
+part_find(sink_consumer_t *c, const char *topic, int32_t partition)
+{
+	for (sink_part_t *p = c->parts; p; p = p->next)
+		if (p->partition == partition && strcmp(p->topic, topic) == 0)
+			return p;
+	return NULL;
+}
+
+static sink_part_t *
+part_get(sink_consumer_t *c, const char *topic, int32_t partition)
+{
+	sink_part_t *p = part_find(c, topic, partition);
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	p->topic = strdup(topic);
+	p->partition = partition;
+	p->start_offset = -1;
+	p->consumed = -1;
+	p->next = c->parts;
+	c->parts = p;
+	return p;
+}
+
+/* drop the open batch without storing or committing it */
+static void
+part_discard(sink_consumer_t *c, sink_part_t *p)
+{
+	c->buffered -= p->buf.len;
+	sink_buf_free(&p->buf);
+	p->start_offset = -1;
+	p->count = p->written = 0;
+}
+
+static void
+set_exit(sink_consumer_t *c, int code)
+{
+	if (c->exit_code == 0)
+		c->exit_code = code;
+	sink_stop_requested = 1;
+}
+
+/* commit `offset` for p synchronously; false on failure (logged) */
+static bool
+part_commit(sink_consumer_t *c, sink_part_t *p, int64_t offset)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+
+	rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = offset;
+	err = rd_kafka_commit(c->rk, list, 0);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].err)
+		err = list->elems[0].err;
+	rd_kafka_topic_partition_list_destroy(list);
+	if (err)
+	{
+		log_warning("could not commit offset %lld of partition %d of topic \"%s\": %s",
+					(long long) offset, (int) p->partition, p->topic, rd_kafka_err2str(err));
+		return false;
+	}
+	log_debug("committed offset %lld of partition %d of topic \"%s\"",
+			  (long long) offset, (int) p->partition, p->topic);
+	return true;
+}
+
+/*
+ * Store p's open batch as one object, then commit.  With `commit` false
+ * (a lost assignment) the object is stored but not committed.  Returns 0,
+ * or -1 when the object could not be stored (the batch is kept; a fatal
+ * error also sets the exit code).
+ */
+static int
+part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool commit)
+{
+	char		errbuf[2048];
+
+	if (p->start_offset < 0)
+		return 0;
+	if (p->written > 0)
+	{
+		sink_buf_t	name = SINK_BUF_INIT;
+		sink_buf_t	gz = SINK_BUF_INIT;
+		const void *data = p->buf.data;
+		size_t		len = p->buf.len;
+		int			rc;
+
+		sink_template_render(c->tmpl, p->topic, p->partition, p->start_offset,
+							 p->first_ts, &name);
+		if (c->gzip)
+		{
+			if (sink_gzip(p->buf.data, p->buf.len, &gz, errbuf, sizeof(errbuf)) != 0)
+			{
+				log_error("%s", errbuf);
+				set_exit(c, SINK_EXIT_RUNTIME);
+				sink_buf_free(&name);
+				return -1;
+			}
+			data = gz.data;
+			len = gz.len;
+		}
+		rc = sink_target_put(c->target, name.data, data, len, errbuf, sizeof(errbuf));
+		if (rc != SINK_OK)
+		{
+			if (rc == SINK_ERR_FATAL)
+			{
+				log_error("%s", errbuf);
+				set_exit(c, SINK_EXIT_TARGET);
+			}
+			else if (!sink_stop_requested)
+			{
+				log_error("%s", errbuf);
+				set_exit(c, SINK_EXIT_RUNTIME);
+			}
+			else
+				log_warning("%s", errbuf);
+			sink_buf_free(&name);
+			sink_buf_free(&gz);
+			return -1;
+		}
+		log_debug("stored object \"%s%s\" (%lld records, offsets %lld..%lld, %zu bytes, %s)",
+				  sink_target_prefix(c->target), name.data, (long long) p->written,
+				  (long long) p->start_offset, (long long) p->next_offset - 1, len, why);
+		c->n_objects++;
+		c->n_bytes += len;
+		sink_buf_free(&name);
+		sink_buf_free(&gz);
+	}
+	if (commit)
+		part_commit(c, p, p->next_offset);
+	c->buffered -= p->buf.len;
+	/* keep a small buffer for the next batch, give back big ones */
+	if (p->buf.cap > (1 << 20))
+		sink_buf_free(&p->buf);
+	else
+		sink_buf_reset(&p->buf);
+	p->start_offset = -1;
+	p->count = p->written = 0;
+	return 0;
+}
+
+/* store a record that is not valid JSON under the dead-letter prefix */
+static int
+store_dead_letter(sink_consumer_t *c, const rd_kafka_message_t *rkm, const char *topic)
+{
+	sink_buf_t	name = SINK_BUF_INIT;
+	char		errbuf[2048];
+	int			rc;
+
+	sink_buf_appendf(&name, "%s%s/%010d-%020lld.bin", c->conf->dlq_prefix, topic,
+					 (int) rkm->partition, (long long) rkm->offset);
+	rc = sink_target_put(c->target, name.data, rkm->payload, rkm->len, errbuf, sizeof(errbuf));
+	if (rc != SINK_OK)
+	{
+		log_error("%s", errbuf);
+		set_exit(c, rc == SINK_ERR_FATAL ? SINK_EXIT_TARGET : SINK_EXIT_RUNTIME);
+	}
+	else
+		log_warning("record at offset %lld of partition %d of topic \"%s\" is not valid JSON; "
+					"stored as \"%s\"", (long long) rkm->offset, (int) rkm->partition, topic,
+					name.data);
+	sink_buf_free(&name);
+	return rc == SINK_OK ? 0 : -1;
+}
+
+static sink_part_t *
+largest_batch(sink_consumer_t *c)
+{
+	sink_part_t *best = NULL;
+
+	for (sink_part_t *p = c->parts; p; p = p->next)
+		if (p->start_offset >= 0 && (best == NULL || p->buf.len > best->buf.len))
+			best = p;
+	return best;
+}
+
+static void
+handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
+{
+	const char *topic = rd_kafka_topic_name(rkm->rkt);
+	sink_part_t *p = part_get(c, topic, rkm->partition);
+	rd_kafka_timestamp_type_t tstype;
+	int64_t		ts = rd_kafka_message_timestamp(rkm, &tstype);
+	rd_kafka_headers_t *hdrs = NULL;
+	sink_header_t hbuf[64];
+	sink_record_t r;
+	size_t		before = p->buf.len;
+	char		errbuf[1024];
+	int			rc;
+
+	if (p->start_offset >= 0 && rkm->offset < p->next_offset)
+		return;					/* redelivered after a seek: already batched */
+	memset(&r, 0, sizeof(r));
+	r.topic = topic;
+	r.partition = rkm->partition;
+	r.offset = rkm->offset;
+	r.timestamp = ts;
+	r.key = rkm->key;
+	r.key_len = rkm->key_len;
+	r.value = rkm->payload;
+	r.value_len = rkm->len;
+	if (c->fmt.nfields > 1 || c->fmt.fields[0] != SINK_FIELD_VALUE)
+	{
+		if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		{
+			const char *name;
+			const void *val;
+			size_t		size;
+
+			for (size_t i = 0; r.nheaders < 64 &&
+				 rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+				hbuf[r.nheaders++] = (sink_header_t) {name, val, size};
+			r.headers = hbuf;
+		}
+	}
+
+	if (p->start_offset < 0)
+	{
+		p->start_offset = rkm->offset;
+		p->first_ts = ts;
+		p->opened_ms = now_ms();
+	}
+	rc = sink_format_record(&c->fmt, &r, &p->buf, errbuf, sizeof(errbuf));
+	if (rc == SINK_FORMAT_INVALID)
+	{
+		if (c->fmt.invalid == SINK_INVALID_DLQ)
+		{
+			if (store_dead_letter(c, rkm, topic) != 0)
+				return;
+		}
+		else
+		{
+			log_error("%s; stopping (sink/invalid.records is \"stop\"; use \"raw\" or \"dlq\" "
+					  "to store such records)", errbuf);
+			if (p->count == 0)
+				p->start_offset = -1;
+			set_exit(c, SINK_EXIT_RUNTIME);
+			return;
+		}
+	}
+	else if (rc == SINK_FORMAT_WRITTEN)
+		p->written++;
+	p->count++;
+	p->next_offset = rkm->offset + 1;
+	p->consumed = rkm->offset + 1;
+	c->buffered += p->buf.len - before;
+	c->n_records++;
+
+	if (p->count >= c->conf->flush_size)
+		part_flush(c, p, "flush.size", true);
+	else if ((int64_t) p->buf.len >= c->conf->flush_bytes)
+		part_flush(c, p, "flush.bytes", true);
+	while (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
+	{
+		sink_part_t *big = largest_batch(c);
+
+		if (big == NULL || part_flush(c, big, "buffer.max.bytes", true) != 0)
+			break;
+	}
+}
+
+/* flush batches whose interval has passed */
+static void
+check_timers(sink_consumer_t *c)
+{
+	int64_t		now = now_ms();
+
+	if (c->conf->flush_interval_ms <= 0)
+		return;
+	for (sink_part_t *p = c->parts; p && !c->exit_code; p = p->next)
+		if (p->start_offset >= 0 && now - p->opened_ms >= c->conf->flush_interval_ms)
+			part_flush(c, p, "flush.interval.ms", true);
+}
+
+static void
+log_stats(sink_consumer_t *c, bool force)
+{
+	int64_t		now = now_ms();
+	double		secs;
+	sink_buf_t	lag = SINK_BUF_INIT;
+	int			nparts = 0,
+				shown = 0;
+	sink_target_stats_t ts;
+
+	if (c->conf->stats_interval_ms <= 0 && !force)
+		return;
+	if (!force && now - c->last_stats_ms < c->conf->stats_interval_ms)
+		return;
+	secs = (now - c->last_stats_ms) / 1000.0;
+	if (secs <= 0)
+		secs = 1;
+	for (sink_part_t *p = c->parts; p; p = p->next)
+	{
+		int64_t		lo,
+					hi;
+
+		if (!p->active)
+			continue;
+		nparts++;
+		if (shown >= 32)
+			continue;
+		if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) ==
+			RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0 && p->consumed >= 0)
+		{
+			sink_buf_appendf(&lag, "%s%s[%d]=%lld", shown ? " " : "", p->topic,
+							 (int) p->partition, (long long) (hi > p->consumed ? hi - p->consumed : 0));
+			shown++;
+		}
+	}
+	sink_target_get_stats(c->target, &ts);
+	log_info("stats: %.1f records/s, %.1f objects/s, %.0f bytes/s; totals %llu records, "
+			 "%llu objects, %llu bytes, %llu S3 retries; %zu bytes buffered; %d partitions; lag: %s",
+			 (c->n_records - c->last_records) / secs, (c->n_objects - c->last_objects) / secs,
+			 (c->n_bytes - c->last_bytes) / secs,
+			 (unsigned long long) c->n_records, (unsigned long long) c->n_objects,
+			 (unsigned long long) c->n_bytes, (unsigned long long) ts.retries, c->buffered,
+			 nparts, lag.data ? lag.data : "-");
+	sink_buf_free(&lag);
+	c->last_records = c->n_records;
+	c->last_objects = c->n_objects;
+	c->last_bytes = c->n_bytes;
+	c->last_stats_ms = now;
+}
+
+/* --- recovery scan --- */
+
+typedef struct scan_ctx
+{
+	sink_consumer_t *c;
+	const char *topic;
+	rd_kafka_topic_partition_list_t *committed;
+	sink_buf_t	stale;			/* NUL-separated names */
+	int			nstale;
+} scan_ctx_t;
+
+static int
+scan_cb(const char *name, void *arg)
+{
+	scan_ctx_t *sc = arg;
+	int32_t		partition;
+	int64_t		start;
+
+	if (!sink_template_match(sc->c->tmpl, name, sc->topic, &partition, &start))
+		return 0;
+	for (int i = 0; i < sc->committed->cnt; i++)
+	{
+		rd_kafka_topic_partition_t *tp = &sc->committed->elems[i];
+
+		if (tp->partition == partition && strcmp(tp->topic, sc->topic) == 0 &&
+			tp->offset >= 0 && start > tp->offset)
+		{
+			log_info("deleting stale object \"%s%s\": starts at offset %lld, beyond the "
+					 "committed offset %lld of partition %d of topic \"%s\"",
+					 sink_target_prefix(sc->c->target), name, (long long) start,
+					 (long long) tp->offset, (int) partition, sc->topic);
+			sink_buf_append(&sc->stale, name, strlen(name) + 1);
+			sc->nstale++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Delete objects of the assigned partitions that start beyond the
+ * committed offset (see the header comment).  Called from the rebalance
+ * callback before the partitions are assigned.
+ */
+static int
+recover_partitions(sink_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+	rd_kafka_resp_err_t err;
+	int			rc = 0;
+
+	for (int i = 0; i < committed->cnt; i++)
+		committed->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+	err = rd_kafka_committed(c->rk, committed, 30000);
+	if (err)
+	{
+		log_warning("could not fetch committed offsets for the recovery scan: %s",
+					rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(committed);
+		return 0;
+	}
+	for (int i = 0; i < committed->cnt && rc == 0; i++)
+	{
+		const char *topic = committed->elems[i].topic;
+		bool		seen = false;
+		scan_ctx_t	sc;
+		sink_buf_t	prefix = SINK_BUF_INIT;
+		char		errbuf[2048];
+
+		for (int j = 0; j < i; j++)
+			if (strcmp(committed->elems[j].topic, topic) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		memset(&sc, 0, sizeof(sc));
+		sc.c = c;
+		sc.topic = topic;
+		sc.committed = committed;
+		sink_template_list_prefix(c->tmpl, topic, &prefix);
+		if (sink_target_list(c->target, prefix.data, scan_cb, &sc, errbuf, sizeof(errbuf)) != SINK_OK)
+		{
+			log_error("%s", errbuf);
+			rc = -1;
+		}
+		for (const char *n = sc.stale.data; rc == 0 && sc.nstale-- > 0; n += strlen(n) + 1)
+		{
+			int			drc = sink_target_delete(c->target, n, errbuf, sizeof(errbuf));
+
+			if (drc != SINK_OK)
+			{
+				log_error("%s", errbuf);
+				rc = -1;
+				if (drc == SINK_ERR_FATAL)
+					set_exit(c, SINK_EXIT_TARGET);
+			}
+		}
+		sink_buf_free(&sc.stale);
+		sink_buf_free(&prefix);
+	}
+	rd_kafka_topic_partition_list_destroy(committed);
+	return rc;
+}
+
+static void
+describe_parts(const rd_kafka_topic_partition_list_t *parts, sink_buf_t *out)
+{
+	for (int i = 0; i < parts->cnt && i < 64; i++)
+		sink_buf_appendf(out, "%s%s[%d]", i ? ", " : "", parts->elems[i].topic,
+						 (int) parts->elems[i].partition);
+	if (parts->cnt > 64)
+		sink_buf_appendf(out, ", ... (%d in all)", parts->cnt);
+	if (out->data == NULL)
+		sink_buf_appends(out, "none");
+}
+
+/*
+ * Called by librdkafka from rd_kafka_consumer_poll() / close(), on our
+ * thread.  Assigned partitions start from their committed offsets (we
+ * assign without offsets); revoked ones are flushed and committed first
+ * unless the assignment was lost, in which case they are dropped.
+ */
+static void
+rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	sink_consumer_t *c = opaque;
+	bool		cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	sink_buf_t	desc = SINK_BUF_INIT;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	describe_parts(parts, &desc);
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+	{
+		log_info("partitions assigned: %s", desc.data);
+		if (c->conf->recovery_scan && !c->exit_code && recover_partitions(c, parts) != 0)
+			set_exit(c, c->exit_code ? c->exit_code : SINK_EXIT_RUNTIME);
+		for (int i = 0; i < parts->cnt; i++)
+		{
+			sink_part_t *p = part_get(c, parts->elems[i].topic, parts->elems[i].partition);
+
+			part_discard(c, p);
+			p->active = true;
+			p->consumed = -1;
+		}
+		if (cooperative)
+			error = rd_kafka_incremental_assign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, parts);
+	}
+	else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+	{
+		bool		lost = rd_kafka_assignment_lost(rk);
+
+		log_info("partitions %s: %s", lost ? "lost" : "revoked", desc.data);
+		for (int i = 0; i < parts->cnt; i++)
+		{
+			sink_part_t *p = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+
+			if (p == NULL)
+				continue;
+			if (!lost && !c->exit_code)
+				part_flush(c, p, "revoked", true);
+			part_discard(c, p);
+			p->active = false;
+		}
+		if (cooperative)
+			error = rd_kafka_incremental_unassign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, NULL);
+	}
+	else
+	{
+		log_error("rebalance failed: %s", rd_kafka_err2str(err));
+		aerr = rd_kafka_assign(rk, NULL);
+	}
+	if (error)
+	{
+		log_error("could not apply the new assignment: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	}
+	if (aerr)
+		log_error("could not apply the new assignment: %s", rd_kafka_err2str(aerr));
+	sink_buf_free(&desc);
+}
+
+static void
+error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	sink_consumer_t *c = opaque;
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+	{
+		char		buf[512];
+
+		rd_kafka_fatal_error(rk, buf, sizeof(buf));
+		log_error("fatal Kafka error: %s", buf);
+		set_exit(c, SINK_EXIT_RUNTIME);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		log_warning("Kafka: %s", reason);
+	else
+		log_warning("Kafka error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+}
+
+sink_consumer_t *
+sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
+				  sink_target_t *target, sink_template_t *tmpl,
+				  char *errbuf, size_t errlen)
+{
+	sink_consumer_t *c = calloc(1, sizeof(*c));
+	const char *fields[SINK_MAX_FIELDS + 1];
+	int			nfields = 0;
+	rd_kafka_topic_partition_list_t *subs;
+	rd_kafka_resp_err_t err;
+
+	c->conf = conf;
+	c->target = target;
+	c->tmpl = tmpl;
+	c->gzip = strcmp(conf->compression, "gzip") == 0;
+	for (cfg_pair_t *f = conf->fields.head; f && nfields <= SINK_MAX_FIELDS; f = f->next)
+		fields[nfields++] = f->value;
+	if (sink_format_init(&c->fmt, fields, nfields, conf->value_envelope, conf->tombstones,
+						 conf->invalid_records, errbuf, errlen) != 0)
+	{
+		rd_kafka_conf_destroy(rkconf);
+		free(c);
+		return NULL;
+	}
+	rd_kafka_conf_set_opaque(rkconf, c);
+	rd_kafka_conf_set_rebalance_cb(rkconf, rebalance_cb);
+	rd_kafka_conf_set_error_cb(rkconf, error_cb);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rkconf, errbuf, errlen);
+	if (c->rk == NULL)
+	{
+		rd_kafka_conf_destroy(rkconf);
+		free(c);
+		return NULL;
+	}
+	rkconf = NULL;				/* now owned by c->rk */
+	rd_kafka_poll_set_consumer(c->rk);
+
+	subs = rd_kafka_topic_partition_list_new(conf->topics.count);
+	for (cfg_pair_t *t = conf->topics.head; t; t = t->next)
+		rd_kafka_topic_partition_list_add(subs, t->value, RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(c->rk, subs);
+	rd_kafka_topic_partition_list_destroy(subs);
+	if (err)
+	{
+		snprintf(errbuf, errlen, "could not subscribe to the topics: %s", rd_kafka_err2str(err));
+		rd_kafka_destroy(c->rk);
+		free(c);
+		return NULL;
+	}
+	c->last_stats_ms = now_ms();
+	return c;
+}
+
+int
+sink_consumer_run(sink_consumer_t *c)
+{
+	while (!sink_stop_requested)
+	{
+		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 100);
+
+		if (rkm)
+		{
+			if (rkm->err)
+			{
+				if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+					log_warning("consumer error: %s%s%s", rd_kafka_message_errstr(rkm),
+								rkm->rkt ? " on topic " : "",
+								rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "");
+			}
+			else
+				handle_message(c, rkm);
+			rd_kafka_message_destroy(rkm);
+		}
+		if (!c->exit_code)
+			check_timers(c);
+		log_stats(c, false);
+	}
+
+	/* shutdown: store and commit what is buffered, unless stopping on an error */
+	if (!c->exit_code)
+	{
+		log_info("shutting down: storing buffered batches");
+		/* the wait loops in s3.c look at the stop flag: let them retry */
+		sink_stop_requested = 0;
+		for (sink_part_t *p = c->parts; p; p = p->next)
+			if (p->active && part_flush(c, p, "shutdown", true) != 0)
+				break;
+		sink_stop_requested = 1;
+	}
+	else
+	{
+		/* don't let the revoke in close() store anything */
+		for (sink_part_t *p = c->parts; p; p = p->next)
+			part_discard(c, p);
+	}
+	log_stats(c, true);
+	rd_kafka_consumer_close(c->rk);
+	return c->exit_code;
+}
+
+void
+sink_consumer_free(sink_consumer_t *c)
+{
+	sink_part_t *p,
+			   *next;
+
+	if (c == NULL)
+		return;
+	if (c->rk)
+		rd_kafka_destroy(c->rk);
+	for (p = c->parts; p; p = next)
+	{
+		next = p->next;
+		sink_buf_free(&p->buf);
+		free(p->topic);
+		free(p);
+	}
+	free(c);
+}
