@@ -1,0 +1,1683 @@
+/*-------------------------------------------------------------------------
+ *
+ * encode.c
+ *	  The Debezium-compatible encoder: JSON text exactly as Kafka Connect's
+ *	  JsonConverter (Jackson) writes it, Java number formatting, per-type
+ *	  value encoders, the source block and the record framing of
+ *	  docs/wire-format.md.
+ *
+ * Everything here writes into a caller's StringInfo and allocates at most
+ * short-lived scratch memory; callers reset their scratch context.
+ *
+ * IDENTIFICATION
+ *	  plugin/encode.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/cash.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/geo_decls.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "utils/varbit.h"
+
+#include "ferry.h"
+#include "../common/wire.h"
+
+/* µs between 1970-01-01 and 2000-01-01 */
+#define UNIX_PG_EPOCH_DIFF_US	INT64CONST(946684800000000)
+#define UNIX_PG_EPOCH_DIFF_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
+
+static const char hexdigits_upper[] = "0123456789ABCDEF";
+static const char hexdigits_lower[] = "0123456789abcdef";
+
+/* ---------------------------------------------------------------------
+ * JSON strings
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Append s[0..len) as a JSON string the way Jackson does: only '"', '\\'
+ * and control characters are escaped (short forms where Jackson has them,
+ * else \u00XX with upper-case hex); '/', DEL and non-ASCII are raw.
+ */
+void
+ferry_json_string(StringInfo out, const char *s, int len)
+{
+	int			start = 0;
+	int			i;
+
+	appendStringInfoChar(out, '"');
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+		const char *esc = NULL;
+		char		ubuf[7];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c)
+		{
+			case '"':
+				esc = "\\\"";
+				break;
+			case '\\':
+				esc = "\\\\";
+				break;
+			case '\b':
+				esc = "\\b";
+				break;
+			case '\t':
+				esc = "\\t";
+				break;
+			case '\n':
+				esc = "\\n";
+				break;
+			case '\f':
+				esc = "\\f";
+				break;
+			case '\r':
+				esc = "\\r";
+				break;
+			default:
+				ubuf[0] = '\\';
+				ubuf[1] = 'u';
+				ubuf[2] = '0';
+				ubuf[3] = '0';
+				ubuf[4] = hexdigits_upper[c >> 4];
+				ubuf[5] = hexdigits_upper[c & 0xF];
+				ubuf[6] = '\0';
+				esc = ubuf;
+				break;
+		}
+		if (i > start)
+			appendBinaryStringInfo(out, s + start, i - start);
+		appendStringInfoString(out, esc);
+		start = i + 1;
+	}
+	if (len > start)
+		appendBinaryStringInfo(out, s + start, len - start);
+	appendStringInfoChar(out, '"');
+}
+
+void
+ferry_json_cstring(StringInfo out, const char *s)
+{
+	ferry_json_string(out, s, strlen(s));
+}
+
+/*
+ * A string inside a Kafka Connect header Struct (SimpleHeaderConverter,
+ * Values.append): quoted, only backslash and double quote escaped.
+ */
+void
+ferry_hdr_string(StringInfo out, const char *s, int len)
+{
+	int			i;
+
+	appendStringInfoChar(out, '"');
+	for (i = 0; i < len; i++)
+	{
+		if (s[i] == '"' || s[i] == '\\')
+			appendStringInfoChar(out, '\\');
+		appendStringInfoChar(out, s[i]);
+	}
+	appendStringInfoChar(out, '"');
+}
+
+static inline void
+write_string(StringInfo out, const char *s, int len, bool hdr)
+{
+	if (hdr)
+		ferry_hdr_string(out, s, len);
+	else
+		ferry_json_string(out, s, len);
+}
+
+/* ---------------------------------------------------------------------
+ * base64 / hex
+ * ---------------------------------------------------------------------
+ */
+
+/* Append base64 (RFC 4648, with padding, no line breaks) in quotes */
+void
+ferry_base64(StringInfo out, const unsigned char *data, int len, bool url)
+{
+	static const char std[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char urlsafe[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *alpha = url ? urlsafe : std;
+	int			i;
+	char	   *p;
+
+	enlargeStringInfo(out, (len + 2) / 3 * 4 + 2);
+	p = out->data + out->len;
+	*p++ = '"';
+	for (i = 0; i + 2 < len; i += 3)
+	{
+		uint32		v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+
+		*p++ = alpha[(v >> 18) & 0x3F];
+		*p++ = alpha[(v >> 12) & 0x3F];
+		*p++ = alpha[(v >> 6) & 0x3F];
+		*p++ = alpha[v & 0x3F];
+	}
+	if (i < len)
+	{
+		uint32		v = data[i] << 16;
+
+		if (i + 1 < len)
+			v |= data[i + 1] << 8;
+		*p++ = alpha[(v >> 18) & 0x3F];
+		*p++ = alpha[(v >> 12) & 0x3F];
+		*p++ = (i + 1 < len) ? alpha[(v >> 6) & 0x3F] : '=';
+		*p++ = '=';
+	}
+	*p++ = '"';
+	out->len = p - out->data;
+	out->data[out->len] = '\0';
+}
+
+/* binary.handling.mode applied to raw bytes */
+static void
+write_binary(StringInfo out, FerryOptions *opts, const unsigned char *data, int len)
+{
+	int			i;
+
+	switch (opts->binary_mode)
+	{
+		case FERRY_BINARY_BYTES:
+		case FERRY_BINARY_BASE64:
+			ferry_base64(out, data, len, false);
+			break;
+		case FERRY_BINARY_BASE64_URL:
+			ferry_base64(out, data, len, true);
+			break;
+		case FERRY_BINARY_HEX:
+			appendStringInfoChar(out, '"');
+			for (i = 0; i < len; i++)
+			{
+				appendStringInfoChar(out, hexdigits_lower[data[i] >> 4]);
+				appendStringInfoChar(out, hexdigits_lower[data[i] & 0xF]);
+			}
+			appendStringInfoChar(out, '"');
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Java Float.toString / Double.toString (JDK 19+)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Parse a C-formatted decimal ("123.45", "1e+23", "4.9e-324") into its
+ * significant digits (no leading/trailing zeros) and the exponent of the
+ * first digit, value = d.ddd * 10^exp.  Returns the digit count (0 = zero).
+ */
+static int
+parse_decimal(const char *s, char *digits, int *exp)
+{
+	int			n = 0;
+	int			intlen = 0;
+	bool		in_frac = false;
+	int			lead = 0;
+	bool		seen_nonzero = false;
+	int			e = 0;
+
+	if (*s == '-')
+		s++;
+	for (; *s && *s != 'e' && *s != 'E'; s++)
+	{
+		if (*s == '.')
+		{
+			in_frac = true;
+			continue;
+		}
+		if (!in_frac)
+			intlen++;
+		if (!seen_nonzero && *s == '0')
+		{
+			lead++;
+			continue;
+		}
+		seen_nonzero = true;
+		digits[n++] = *s;
+	}
+	if (*s == 'e' || *s == 'E')
+		e = atoi(s + 1);
+	while (n > 0 && digits[n - 1] == '0')
+		n--;
+	digits[n] = '\0';
+	*exp = intlen - 1 + e - lead;
+	return n;
+}
+
+static void
+java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
+{
+	int			i;
+
+	if (negative)
+		appendStringInfoChar(out, '-');
+	if (n == 0)
+	{
+		appendStringInfoString(out, "0.0");
+		return;
+	}
+	if (exp >= -3 && exp < 7)
+	{
+		if (exp >= 0)
+		{
+			for (i = 0; i <= exp; i++)
+				appendStringInfoChar(out, i < n ? digits[i] : '0');
+			appendStringInfoChar(out, '.');
+			if (n > exp + 1)
+				appendBinaryStringInfo(out, digits + exp + 1, n - exp - 1);
+			else
+				appendStringInfoChar(out, '0');
+		}
+		else
+		{
+			appendStringInfoString(out, "0.");
+			for (i = 0; i < -exp - 1; i++)
+				appendStringInfoChar(out, '0');
+			appendBinaryStringInfo(out, digits, n);
+		}
+	}
+	else
+	{
+		appendStringInfoChar(out, digits[0]);
+		appendStringInfoChar(out, '.');
+		if (n > 1)
+			appendBinaryStringInfo(out, digits + 1, n - 1);
+		else
+			appendStringInfoChar(out, '0');
+		appendStringInfo(out, "E%d", exp);
+	}
+}
+
+/*
+ * Shortest digits that round-trip; when a single digit suffices Java picks
+ * the closest decimal of at most two digits (e.g. 4.9E-324), which is the
+ * correctly rounded two-digit value.
+ */
+static void
+java_number(StringInfo out, double v, const char *shortest)
+{
+	char		digits[64];
+	int			exp;
+	int			n;
+
+	n = parse_decimal(shortest, digits, &exp);
+	if (n == 1)
+	{
+		char		two[64];
+
+		snprintf(two, sizeof(two), "%.1e", fabs(v));
+		n = parse_decimal(two, digits, &exp);
+	}
+	java_layout(out, signbit(v) != 0, digits, n, exp);
+}
+
+void
+ferry_java_double(StringInfo out, double d)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	if (isnan(d))
+		appendStringInfoString(out, "\"NaN\"");
+	else if (isinf(d))
+		appendStringInfoString(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	else
+	{
+		double_to_shortest_decimal_buf(d, buf);
+		java_number(out, d, buf);
+	}
+}
+
+void
+ferry_java_float(StringInfo out, float f)
+{
+	char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+	if (isnan(f))
+		appendStringInfoString(out, "\"NaN\"");
+	else if (isinf(f))
+		appendStringInfoString(out, f > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	else
+	{
+		float_to_shortest_decimal_buf(f, buf);
+		java_number(out, (double) f, buf);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Topic names, Java String.hashCode and HashMap iteration order
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Debezium's topic sanitising: every UTF-16 unit outside [A-Za-z0-9._-]
+ * becomes '_' (a supplementary character is two units), at most 249 chars.
+ */
+void
+ferry_sanitize_topic(StringInfo out, const char *s)
+{
+	int			start = out->len;
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p)
+	{
+		unsigned char c = *p;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+		{
+			appendStringInfoChar(out, c);
+			p++;
+		}
+		else if (c < 0x80)
+		{
+			appendStringInfoChar(out, '_');
+			p++;
+		}
+		else
+		{
+			int			l = pg_utf_mblen(p);
+
+			appendStringInfoChar(out, '_');
+			if (l == 4)
+				appendStringInfoChar(out, '_');
+			while (l-- > 0 && *p)
+				p++;
+		}
+	}
+	if (out->len - start > 249)
+	{
+		out->len = start + 249;
+		out->data[out->len] = '\0';
+	}
+	if (strcmp(out->data + start, ".") == 0 || strcmp(out->data + start, "..") == 0)
+	{
+		out->len = start;
+		appendStringInfoChar(out, '_');
+	}
+}
+
+/* java.lang.String.hashCode of UTF-8 text, over UTF-16 code units */
+int
+ferry_java_string_hash(const char *s, int len)
+{
+	uint32		h = 0;
+	const unsigned char *p = (const unsigned char *) s;
+	const unsigned char *end = p + len;
+
+	while (p < end)
+	{
+		pg_wchar	cp;
+		int			l = pg_utf_mblen(p);
+
+		if (l > end - p)
+			l = end - p;
+		cp = utf8_to_unicode(p);
+		p += l;
+		if (cp > 0xFFFF)
+		{
+			cp -= 0x10000;
+			h = h * 31 + (0xD800 + (cp >> 10));
+			h = h * 31 + (0xDC00 + (cp & 0x3FF));
+		}
+		else
+			h = h * 31 + cp;
+	}
+	return (int) h;
+}
+
+/*
+ * Iteration order of a java.util.HashMap<String,…> filled with keys[0..n)
+ * in that order (keys distinct): by bucket of the final table size, ties in
+ * insertion order (resizes keep the relative order within a bucket).
+ * Returns a palloc'd permutation.
+ */
+int *
+ferry_java_hashmap_order(const char **keys, const int *lens, int n)
+{
+	int			cap = 16;
+	int		   *bucket = palloc(sizeof(int) * (n + 1));
+	int		   *order = palloc(sizeof(int) * (n + 1));
+	int			i,
+				j;
+
+	while (n > cap * 3 / 4)
+		cap *= 2;
+	for (i = 0; i < n; i++)
+	{
+		uint32		h = (uint32) ferry_java_string_hash(keys[i], lens[i]);
+
+		h ^= h >> 16;
+		bucket[i] = h & (cap - 1);
+		order[i] = i;
+	}
+	/* insertion sort: stable, n is small */
+	for (i = 1; i < n; i++)
+	{
+		int			v = order[i];
+
+		for (j = i - 1; j >= 0 && bucket[order[j]] > bucket[v]; j--)
+			order[j + 1] = order[j];
+		order[j + 1] = v;
+	}
+	pfree(bucket);
+	return order;
+}
+
+/* ---------------------------------------------------------------------
+ * Decimals: Java BigInteger.toByteArray of an unscaled value
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * digits: decimal digits of the magnitude (leading zeros allowed).
+ * Appends the minimal big-endian two's complement bytes to 'bytes'.
+ */
+void
+ferry_decimal_bytes(StringInfo bytes, const char *digits, bool negative)
+{
+	int			nd = strlen(digits);
+	int		   *num = palloc(sizeof(int) * (nd + 1));
+	unsigned char *mag = palloc(nd / 2 + 2);
+	int			nmag = 0;
+	int			start = 0;
+	int			i;
+
+	for (i = 0; i < nd; i++)
+		num[i] = digits[i] - '0';
+	while (start < nd && num[start] == 0)
+		start++;
+	/* repeated division by 256, least significant byte first */
+	while (start < nd)
+	{
+		int			rem = 0;
+
+		for (i = start; i < nd; i++)
+		{
+			int			cur = rem * 10 + num[i];
+
+			num[i] = cur / 256;
+			rem = cur % 256;
+		}
+		mag[nmag++] = (unsigned char) rem;
+		while (start < nd && num[start] == 0)
+			start++;
+	}
+	/* mag is little-endian now */
+	if (!negative || nmag == 0)
+	{
+		if (nmag == 0 || (mag[nmag - 1] & 0x80))
+			appendStringInfoChar(bytes, 0);
+		for (i = nmag - 1; i >= 0; i--)
+			appendStringInfoChar(bytes, (char) mag[i]);
+	}
+	else
+	{
+		int			carry = 1;
+
+		for (i = 0; i < nmag; i++)
+		{
+			int			v = ((~mag[i]) & 0xFF) + carry;
+
+			mag[i] = (unsigned char) (v & 0xFF);
+			carry = v >> 8;
+		}
+		if (!(mag[nmag - 1] & 0x80))
+			appendStringInfoChar(bytes, (char) 0xFF);
+		for (i = nmag - 1; i >= 0; i--)
+			appendStringInfoChar(bytes, (char) mag[i]);
+	}
+	pfree(num);
+	pfree(mag);
+}
+
+static void
+write_unscaled_base64(StringInfo out, const char *digits, bool negative)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	ferry_decimal_bytes(&b, digits, negative);
+	ferry_base64(out, (unsigned char *) b.data, b.len, false);
+	pfree(b.data);
+}
+
+/*
+ * Split numeric text ("-12.340") into sign, integer digits and fraction
+ * digits (pointers into a palloc'd copy).
+ */
+static void
+split_numeric_text(char *txt, bool *neg, char **intpart, char **frac)
+{
+	char	   *dot;
+
+	*neg = false;
+	if (*txt == '-')
+	{
+		*neg = true;
+		txt++;
+	}
+	*intpart = txt;
+	dot = strchr(txt, '.');
+	if (dot)
+	{
+		*dot = '\0';
+		*frac = dot + 1;
+	}
+	else
+		*frac = txt + strlen(txt);
+}
+
+/* numeric(p,s) in decimal.handling.mode=precise */
+static void
+write_decimal_precise(StringInfo out, char *txt, int scale, bool hdr)
+{
+	bool		neg;
+	char	   *ip,
+			   *fp;
+	StringInfoData d;
+	int			flen;
+	int			i;
+
+	if (hdr)
+	{
+		/* BigDecimal.toString in a header struct */
+		appendStringInfoString(out, txt);
+		return;
+	}
+	split_numeric_text(txt, &neg, &ip, &fp);
+	initStringInfo(&d);
+	appendStringInfoString(&d, ip);
+	flen = strlen(fp);
+	for (i = 0; i < scale; i++)
+		appendStringInfoChar(&d, i < flen ? fp[i] : '0');
+	write_unscaled_base64(out, d.data, neg);
+	pfree(d.data);
+}
+
+/* numeric without typmod: VariableScaleDecimal with stripped trailing zeros */
+static void
+write_vardecimal(StringInfo out, char *txt, bool hdr)
+{
+	bool		neg;
+	char	   *ip,
+			   *fp;
+	int			flen;
+	StringInfoData d;
+
+	split_numeric_text(txt, &neg, &ip, &fp);
+	flen = strlen(fp);
+	while (flen > 0 && fp[flen - 1] == '0')
+		flen--;
+	initStringInfo(&d);
+	appendStringInfoString(&d, ip);
+	appendBinaryStringInfo(&d, fp, flen);
+	appendStringInfo(out, hdr ? "{\"scale\":%d,\"value\":" : "{\"scale\":%d,\"value\":", flen);
+	write_unscaled_base64(out, d.data, neg);
+	appendStringInfoChar(out, '}');
+	pfree(d.data);
+}
+
+static void
+write_numeric(StringInfo out, FerryOptions *opts, FerryType *t, Numeric num, bool hdr)
+{
+	char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+
+	if (numeric_is_nan(num) || numeric_is_inf(num))
+	{
+		bool		nan = numeric_is_nan(num);
+		bool		neg = txt[0] == '-';
+
+		switch (opts->decimal_mode)
+		{
+			case FERRY_DECIMAL_PRECISE:
+				/* Debezium cannot convert it and leaves the field null */
+				appendStringInfoString(out, "null");
+				break;
+			case FERRY_DECIMAL_DOUBLE:
+				appendStringInfoString(out, nan ? "\"NaN\"" : neg ? "\"-Infinity\"" : "\"Infinity\"");
+				break;
+			case FERRY_DECIMAL_STRING:
+				appendStringInfoString(out, nan ? "\"NAN\"" : neg ? "\"NEGATIVE_INFINITY\"" : "\"POSITIVE_INFINITY\"");
+				break;
+		}
+		return;
+	}
+	switch (opts->decimal_mode)
+	{
+		case FERRY_DECIMAL_PRECISE:
+			if (t->kind == FK_DECIMAL)
+				write_decimal_precise(out, txt, t->scale, hdr);
+			else
+				write_vardecimal(out, txt, hdr);
+			break;
+		case FERRY_DECIMAL_DOUBLE:
+			ferry_java_double(out, strtod(txt, NULL));
+			break;
+		case FERRY_DECIMAL_STRING:
+			write_string(out, txt, strlen(txt), hdr);
+			break;
+	}
+	pfree(txt);
+}
+
+/* ---------------------------------------------------------------------
+ * Temporal values
+ * ---------------------------------------------------------------------
+ */
+
+static void
+append_fraction(StringInfo out, int64 usec, int digits, bool strip)
+{
+	char		buf[16];
+	int			n;
+
+	/* usec has 6 digits; ZonedTimestamp pads to the column precision */
+	snprintf(buf, sizeof(buf), "%06d000", (int) usec);
+	n = digits;
+	if (strip)
+	{
+		n = 9;
+		while (n > 0 && buf[n - 1] == '0')
+			n--;
+	}
+	if (n > 0)
+	{
+		appendStringInfoChar(out, '.');
+		appendBinaryStringInfo(out, buf, n);
+	}
+}
+
+/* HH:mm:ss[.fff] of µs since midnight */
+static void
+append_time_of_day(StringInfo out, int64 us, int digits, bool strip)
+{
+	int64		secs = us / USECS_PER_SEC;
+
+	appendStringInfo(out, "%02d:%02d:%02d",
+					 (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+	append_fraction(out, us % USECS_PER_SEC, digits, strip);
+}
+
+/* ZonedTimestamp: UTC, exactly p fractional digits (p = 0: Java ISO form) */
+static void
+write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
+{
+	int64		days;
+	int64		tod;
+	int			y,
+				m,
+				d;
+
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+	{
+		appendStringInfoString(out, "\"-infinity\"");
+		return;
+	}
+	if (TIMESTAMP_IS_NOEND(ts))
+	{
+		appendStringInfoString(out, "\"infinity\"");
+		return;
+	}
+	days = ts / USECS_PER_DAY;
+	tod = ts % USECS_PER_DAY;
+	if (tod < 0)
+	{
+		tod += USECS_PER_DAY;
+		days--;
+	}
+	j2date((int) (days + POSTGRES_EPOCH_JDATE), &y, &m, &d);
+	appendStringInfoChar(out, '"');
+	if (y > 9999)
+		appendStringInfo(out, "+%d", y);
+	else if (y < 0)
+		appendStringInfo(out, "-%04d", -y);
+	else
+		appendStringInfo(out, "%04d", y);
+	appendStringInfo(out, "-%02d-%02dT", m, d);
+	append_time_of_day(out, tod, precision, precision == 0);
+	appendStringInfoString(out, "Z\"");
+}
+
+/* JSON value of an interval in MicroDuration (numeric) mode */
+static void
+write_interval(StringInfo out, FerryOptions *opts, Interval *iv)
+{
+	int			years = iv->month / 12;
+	int			months = iv->month % 12;
+	int64		t = iv->time;
+	int64		at = t < 0 ? -t : t;
+	int			sign = t < 0 ? -1 : 1;
+	int64		hours = sign * (at / USECS_PER_HOUR);
+	int64		minutes = sign * ((at / USECS_PER_MINUTE) % 60);
+	int64		wsecs = sign * ((at / USECS_PER_SEC) % 60);
+	int64		usecs = sign * (at % USECS_PER_SEC);
+
+	if (opts->interval_mode == FERRY_INTERVAL_NUMERIC)
+	{
+		/* the exact double expression of io.debezium.time.MicroDuration */
+		double		seconds = (double) wsecs + (double) usecs / 1000000.0;
+		double		ndays = ((double) (years * 12 + months)) * (365.25 / 12.0) + iv->day;
+		double		nsecs = (((ndays * 24 + hours) * 60) + minutes) * 60 + seconds;
+
+		appendStringInfo(out, INT64_FORMAT, (int64) (nsecs * 1e6 + 0));
+	}
+	else
+	{
+		/* io.debezium.time.Interval: seconds as BigDecimal.toPlainString */
+		appendStringInfo(out, "\"P%dY%dM%dDT" INT64_FORMAT "H" INT64_FORMAT "M",
+						 years, months, iv->day, hours, minutes);
+		if (usecs == 0)
+			appendStringInfo(out, INT64_FORMAT, wsecs);
+		else
+		{
+			char		buf[16];
+			int			n;
+
+			if (wsecs == 0 && usecs < 0)
+				appendStringInfoChar(out, '-');
+			appendStringInfo(out, INT64_FORMAT, wsecs);
+			snprintf(buf, sizeof(buf), "%06d", (int) (usecs < 0 ? -usecs : usecs));
+			n = 6;
+			while (n > 0 && buf[n - 1] == '0')
+				n--;
+			appendStringInfoChar(out, '.');
+			appendBinaryStringInfo(out, buf, n);
+		}
+		appendStringInfoString(out, "S\"");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * hstore: parse the text form, emit a Java HashMap as Jackson JSON
+ * ---------------------------------------------------------------------
+ */
+
+/* parse one "…" token or NULL; returns false on NULL */
+static bool
+hstore_token(const char **pp, StringInfo tok)
+{
+	const char *p = *pp;
+
+	resetStringInfo(tok);
+	while (*p == ' ' || *p == ',')
+		p++;
+	if (*p == '"')
+	{
+		p++;
+		while (*p && *p != '"')
+		{
+			if (*p == '\\' && p[1])
+				p++;
+			appendStringInfoChar(tok, *p++);
+		}
+		if (*p == '"')
+			p++;
+		*pp = p;
+		return true;
+	}
+	/* unquoted NULL */
+	while (*p && *p != ',' && *p != ' ')
+		p++;
+	*pp = p;
+	return false;
+}
+
+static void
+write_hstore_json(StringInfo out, const char *txt)
+{
+	const char *p = txt;
+	int			cap = 8,
+				n = 0;
+	const char **keys = palloc(sizeof(char *) * cap);
+	int		   *klens = palloc(sizeof(int) * cap);
+	char	  **vals = palloc(sizeof(char *) * cap);
+	int		   *vlens = palloc(sizeof(int) * cap);
+	int		   *order;
+	StringInfoData tok;
+	StringInfoData js;
+	int			i;
+
+	initStringInfo(&tok);
+	while (*p)
+	{
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if (n == cap)
+		{
+			cap *= 2;
+			keys = repalloc(keys, sizeof(char *) * cap);
+			klens = repalloc(klens, sizeof(int) * cap);
+			vals = repalloc(vals, sizeof(char *) * cap);
+			vlens = repalloc(vlens, sizeof(int) * cap);
+		}
+		hstore_token(&p, &tok);
+		keys[n] = pnstrdup(tok.data, tok.len);
+		klens[n] = tok.len;
+		while (*p == ' ' || *p == '=' || *p == '>')
+			p++;
+		if (hstore_token(&p, &tok))
+		{
+			vals[n] = pnstrdup(tok.data, tok.len);
+			vlens[n] = tok.len;
+		}
+		else
+		{
+			vals[n] = NULL;
+			vlens[n] = 0;
+		}
+		n++;
+	}
+	order = ferry_java_hashmap_order(keys, klens, n);
+	initStringInfo(&js);
+	appendStringInfoChar(&js, '{');
+	for (i = 0; i < n; i++)
+	{
+		int			k = order[i];
+
+		if (i > 0)
+			appendStringInfoChar(&js, ',');
+		ferry_json_string(&js, keys[k], klens[k]);
+		appendStringInfoChar(&js, ':');
+		if (vals[k])
+			ferry_json_string(&js, vals[k], vlens[k]);
+		else
+			appendStringInfoString(&js, "null");
+	}
+	appendStringInfoChar(&js, '}');
+	ferry_json_string(out, js.data, js.len);
+}
+
+/* ---------------------------------------------------------------------
+ * Values
+ * ---------------------------------------------------------------------
+ */
+
+static const char *
+enum_label(FerryType *t, Oid label)
+{
+	int			lo = 0,
+				hi = t->nlabels - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (t->label_oids[mid] == label)
+			return t->labels[mid];
+		if (t->label_oids[mid] < label)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+static void
+write_bits(StringInfo out, VarBit *vb)
+{
+	int			nbits = VARBITLEN(vb);
+	int			nbytes = (nbits + 7) / 8;
+	unsigned char *le = palloc0(nbytes + 1);
+	bits8	   *src = VARBITS(vb);
+	int			i;
+
+	/* character i from the left is bit (nbits - 1 - i) of the number */
+	for (i = 0; i < nbits; i++)
+	{
+		if (src[i / 8] & (0x80 >> (i % 8)))
+		{
+			int			b = nbits - 1 - i;
+
+			le[b / 8] |= (1 << (b % 8));
+		}
+	}
+	while (nbytes > 0 && le[nbytes - 1] == 0)
+		nbytes--;
+	ferry_base64(out, le, nbytes, false);
+	pfree(le);
+}
+
+static void
+write_point(StringInfo out, Point *pt)
+{
+	unsigned char wkb[21];
+	union
+	{
+		double		d;
+		uint64		u;
+	}			cv;
+	int			i;
+
+	wkb[0] = 1;
+	wkb[1] = 1;
+	wkb[2] = wkb[3] = wkb[4] = 0;
+	cv.d = pt->x;
+	for (i = 0; i < 8; i++)
+		wkb[5 + i] = (cv.u >> (8 * i)) & 0xFF;
+	cv.d = pt->y;
+	for (i = 0; i < 8; i++)
+		wkb[13 + i] = (cv.u >> (8 * i)) & 0xFF;
+	appendStringInfoString(out, "{\"x\":");
+	ferry_java_double(out, pt->x);
+	appendStringInfoString(out, ",\"y\":");
+	ferry_java_double(out, pt->y);
+	appendStringInfoString(out, ",\"wkb\":");
+	ferry_base64(out, wkb, 21, false);
+	appendStringInfoString(out, ",\"srid\":null}");
+}
+
+static void
+write_array(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bool hdr)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	deconstruct_array(arr, t->elemtypid, t->elmlen, t->elmbyval, t->elmalign,
+					  &elems, &nulls, &n);
+	appendStringInfoChar(out, '[');
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(out, ',');
+		if (nulls[i])
+			appendStringInfoString(out, "null");
+		else
+			ferry_encode_value(out, opts, t->elem, elems[i], hdr);
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/*
+ * Append the JSON of one non-null, detoastable value of type t.  hdr
+ * selects the Kafka Connect header form (SimpleHeaderConverter).
+ */
+void
+ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bool hdr)
+{
+	switch (t->kind)
+	{
+		case FK_BOOL:
+			appendStringInfoString(out, DatumGetBool(d) ? "true" : "false");
+			break;
+		case FK_INT16:
+			appendStringInfo(out, "%d", (int) DatumGetInt16(d));
+			break;
+		case FK_INT32:
+			appendStringInfo(out, "%d", DatumGetInt32(d));
+			break;
+		case FK_INT64:
+			appendStringInfo(out, INT64_FORMAT, DatumGetInt64(d));
+			break;
+		case FK_OID:
+			appendStringInfo(out, "%u", DatumGetObjectId(d));
+			break;
+		case FK_FLOAT32:
+			ferry_java_float(out, DatumGetFloat4(d));
+			break;
+		case FK_FLOAT64:
+			ferry_java_double(out, DatumGetFloat8(d));
+			break;
+		case FK_DECIMAL:
+		case FK_VARDECIMAL:
+			write_numeric(out, opts, t, DatumGetNumeric(d), hdr);
+			break;
+		case FK_MONEY:
+			{
+				Cash		c = DatumGetCash(d);
+				char		buf[32];
+				uint64		mag = c < 0 ? -(uint64) c : (uint64) c;
+
+				if (opts->decimal_mode == FERRY_DECIMAL_DOUBLE)
+					ferry_java_double(out, (double) c / 100.0);
+				else if (opts->decimal_mode == FERRY_DECIMAL_STRING || hdr)
+				{
+					snprintf(buf, sizeof(buf), "%s" UINT64_FORMAT ".%02d",
+							 c < 0 ? "-" : "", mag / 100, (int) (mag % 100));
+					if (hdr)
+						appendStringInfoString(out, buf);
+					else
+						ferry_json_cstring(out, buf);
+				}
+				else
+				{
+					snprintf(buf, sizeof(buf), UINT64_FORMAT, mag);
+					write_unscaled_base64(out, buf, c < 0);
+				}
+				break;
+			}
+		case FK_TEXT:
+			{
+				text	   *txt = DatumGetTextPP(d);
+
+				write_string(out, VARDATA_ANY(txt), VARSIZE_ANY_EXHDR(txt), hdr);
+				break;
+			}
+		case FK_NAME:
+			{
+				Name		nm = DatumGetName(d);
+
+				write_string(out, NameStr(*nm), strlen(NameStr(*nm)), hdr);
+				break;
+			}
+		case FK_OUTSTR:
+			{
+				char	   *s = OutputFunctionCall(&t->outfunc, d);
+
+				write_string(out, s, strlen(s), hdr);
+				pfree(s);
+				break;
+			}
+		case FK_UNKNOWN:
+			{
+				char	   *s = OutputFunctionCall(&t->outfunc, d);
+
+				ferry_base64(out, (unsigned char *) s, strlen(s), false);
+				pfree(s);
+				break;
+			}
+		case FK_BYTEA:
+			{
+				bytea	   *b = DatumGetByteaPP(d);
+
+				write_binary(out, opts, (unsigned char *) VARDATA_ANY(b),
+							 VARSIZE_ANY_EXHDR(b));
+				break;
+			}
+		case FK_UUID:
+			{
+				pg_uuid_t  *u = DatumGetUUIDP(d);
+				int			i;
+
+				appendStringInfoChar(out, '"');
+				for (i = 0; i < UUID_LEN; i++)
+				{
+					if (i == 4 || i == 6 || i == 8 || i == 10)
+						appendStringInfoChar(out, '-');
+					appendStringInfoChar(out, hexdigits_lower[u->data[i] >> 4]);
+					appendStringInfoChar(out, hexdigits_lower[u->data[i] & 0xF]);
+				}
+				appendStringInfoChar(out, '"');
+				break;
+			}
+		case FK_DATE:
+			{
+				DateADT		dt = DatumGetDateADT(d);
+
+				/* LocalDate of Debezium's infinity stand-ins, as epoch days */
+				if (DATE_IS_NOEND(dt))
+					appendStringInfoString(out, "-2147472692");
+				else if (DATE_IS_NOBEGIN(dt))
+					appendStringInfoString(out, "-2147472691");
+				else
+					appendStringInfo(out, "%d", dt + UNIX_PG_EPOCH_DIFF_DAYS);
+				break;
+			}
+		case FK_TIME:
+			{
+				TimeADT		tm = DatumGetTimeADT(d);
+
+				if (t->millis)
+					appendStringInfo(out, "%d", (int) (tm / 1000));
+				else
+					appendStringInfo(out, INT64_FORMAT, (int64) tm);
+				break;
+			}
+		case FK_TIMESTAMP:
+			{
+				Timestamp	ts = DatumGetTimestamp(d);
+				int64		us;
+
+				if (TIMESTAMP_IS_NOEND(ts))
+					us = INT64CONST(9223372036825200000);
+				else if (TIMESTAMP_IS_NOBEGIN(ts))
+					us = INT64CONST(-9223372036832400000);
+				else
+					us = ts + UNIX_PG_EPOCH_DIFF_US;
+				if (t->millis)
+				{
+					int64		ms = us / 1000;
+
+					if (us % 1000 < 0)
+						ms--;
+					appendStringInfo(out, INT64_FORMAT, ms);
+				}
+				else
+					appendStringInfo(out, INT64_FORMAT, us);
+				break;
+			}
+		case FK_TIMESTAMPTZ:
+			write_zoned_timestamp(out, DatumGetTimestampTz(d), t->precision);
+			break;
+		case FK_TIMETZ:
+			{
+				TimeTzADT  *tz = DatumGetTimeTzADTP(d);
+				int64		us = (tz->time + (int64) tz->zone * USECS_PER_SEC) % USECS_PER_DAY;
+
+				if (us < 0)
+					us += USECS_PER_DAY;
+				appendStringInfoChar(out, '"');
+				append_time_of_day(out, us, 0, true);
+				appendStringInfoString(out, "Z\"");
+				break;
+			}
+		case FK_INTERVAL:
+			write_interval(out, opts, DatumGetIntervalP(d));
+			break;
+		case FK_BIT_BOOL:
+			{
+				VarBit	   *vb = DatumGetVarBitP(d);
+
+				appendStringInfoString(out,
+									   (VARBITLEN(vb) > 0 && (VARBITS(vb)[0] & 0x80)) ? "true" : "false");
+				break;
+			}
+		case FK_BITS:
+			write_bits(out, DatumGetVarBitP(d));
+			break;
+		case FK_ENUM:
+			{
+				const char *l = enum_label(t, DatumGetObjectId(d));
+				char	   *s = NULL;
+
+				if (l == NULL)
+					l = s = OutputFunctionCall(&t->outfunc, d);
+				write_string(out, l, strlen(l), hdr);
+				if (s)
+					pfree(s);
+				break;
+			}
+		case FK_HSTORE:
+			{
+				char	   *s = OutputFunctionCall(&t->outfunc, d);
+
+				write_hstore_json(out, s);
+				pfree(s);
+				break;
+			}
+		case FK_POINT:
+			write_point(out, DatumGetPointP(d));
+			break;
+		case FK_ARRAY:
+			write_array(out, opts, t, d, hdr);
+			break;
+		case FK_ALWAYS_NULL:
+			appendStringInfoString(out, "null");
+			break;
+	}
+}
+
+/* The marker of an unchanged TOASTed value (Debezium §7, errata 5) */
+void
+ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
+{
+	static const char *ph = FERRY_UNAVAILABLE;
+	int			i;
+
+	switch (t->toast)
+	{
+		case FT_NULL:
+			appendStringInfoString(out, "null");
+			break;
+		case FT_STRING:
+			ferry_json_cstring(out, ph);
+			break;
+		case FT_BYTES:
+			if (opts->binary_mode == FERRY_BINARY_BYTES)
+				ferry_base64(out, (const unsigned char *) ph, strlen(ph), false);
+			else
+				ferry_json_cstring(out, ph);
+			break;
+		case FT_TEXT_ARRAY:
+			appendStringInfoChar(out, '[');
+			ferry_json_cstring(out, ph);
+			appendStringInfoChar(out, ']');
+			break;
+		case FT_BYTES_ARRAY:
+			appendStringInfoChar(out, '[');
+			ferry_base64(out, (const unsigned char *) ph, strlen(ph), false);
+			appendStringInfoChar(out, ']');
+			break;
+		case FT_INT_ARRAY:
+			appendStringInfoChar(out, '[');
+			for (i = 0; ph[i]; i++)
+				appendStringInfo(out, "%s%d", i ? "," : "", (int) ph[i]);
+			appendStringInfoChar(out, ']');
+			break;
+		case FT_HSTORE:
+			ferry_json_cstring(out, "{\"" FERRY_UNAVAILABLE "\":\"" FERRY_UNAVAILABLE "\"}");
+			break;
+		case FT_UUID_ARRAY:
+			appendStringInfoString(out, "[\"b68a35a7-17ad-35b3-af2a-ae46edb4545a\"]");
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Schemas
+ * ---------------------------------------------------------------------
+ */
+
+void
+ferry_write_field_schema(StringInfo out, FerryType *t, bool optional,
+						 const char *defjson, const char *field)
+{
+	appendStringInfo(out, "{\"type\":\"%s\"", t->type);
+	if (t->inner)
+	{
+		appendStringInfoChar(out, ',');
+		appendStringInfoString(out, t->inner);
+	}
+	appendStringInfoString(out, optional ? ",\"optional\":true" : ",\"optional\":false");
+	if (t->name)
+	{
+		appendStringInfoString(out, ",\"name\":");
+		ferry_json_cstring(out, t->name);
+	}
+	if (t->version)
+		appendStringInfo(out, ",\"version\":%d", t->version);
+	if (t->doc)
+	{
+		appendStringInfoString(out, ",\"doc\":");
+		ferry_json_cstring(out, t->doc);
+	}
+	if (t->params)
+	{
+		appendStringInfoString(out, ",\"parameters\":");
+		appendStringInfoString(out, t->params);
+	}
+	if (defjson)
+	{
+		appendStringInfoString(out, ",\"default\":");
+		appendStringInfoString(out, defjson);
+	}
+	if (field)
+	{
+		appendStringInfoString(out, ",\"field\":");
+		ferry_json_cstring(out, field);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+const char *
+ferry_source_schema(void)
+{
+	return "{\"type\":\"struct\",\"fields\":["
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+		"{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+		"{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\",\"version\":1,"
+		"\"parameters\":{\"allowed\":\"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental\"},"
+		"\"default\":\"false\",\"field\":\"snapshot\"},"
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+		"{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},"
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"},"
+		"{\"type\":\"string\",\"optional\":true,\"field\":\"origin\"},"
+		"{\"type\":\"int64\",\"optional\":true,\"field\":\"origin_lsn\"}],"
+		"\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"version\":1,\"field\":\"source\"}";
+}
+
+const char *
+ferry_txblock_schema(void)
+{
+	return "{\"type\":\"struct\",\"fields\":["
+		"{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+		"{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
+		"{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
+		"\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
+}
+
+/* ---------------------------------------------------------------------
+ * Rows, keys, source block
+ * ---------------------------------------------------------------------
+ */
+
+static void
+write_column(StringInfo out, FerryOptions *opts, FerryColumn *col, TupleDesc desc,
+			 HeapTuple tup, HeapTuple oldtup, bool hdr)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, col->attnum, desc, &isnull);
+
+	if (isnull)
+	{
+		/* JsonConverter prints the schema default; NOT NULL gets a fallback */
+		if (col->defjson)
+			appendStringInfoString(out, col->defjson);
+		else if (!col->nullable && col->fallback)
+			appendStringInfoString(out, col->fallback);
+		else
+			appendStringInfoString(out, "null");
+		return;
+	}
+	if (TupleDescAttr(desc, col->attnum - 1)->attlen == -1 &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d)))
+	{
+		/* unchanged TOAST: FULL identity has the old value */
+		if (oldtup)
+		{
+			bool		oldnull;
+			Datum		od = heap_getattr(oldtup, col->attnum, desc, &oldnull);
+
+			if (!oldnull && !VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(od)))
+			{
+				ferry_encode_value(out, opts, &col->t, od, hdr);
+				return;
+			}
+		}
+		ferry_write_toast(out, opts, &col->t);
+		return;
+	}
+	ferry_encode_value(out, opts, &col->t, d, hdr);
+}
+
+/* {"col":value,…} of the captured columns */
+void
+ferry_encode_row(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
+				 TupleDesc desc, HeapTuple tup, HeapTuple oldtup)
+{
+	int			i;
+
+	appendStringInfoChar(out, '{');
+	for (i = 0; i < ri->ncols; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(out, ',');
+		appendStringInfoString(out, ri->cols[i].jkey);
+		write_column(out, opts, &ri->cols[i], desc, tup, oldtup, false);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/* {"id":…} of the key columns; hdr: header Struct form */
+void
+ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
+				 TupleDesc desc, HeapTuple tup, bool hdr)
+{
+	int			i;
+
+	appendStringInfoChar(out, '{');
+	for (i = 0; i < ri->nkeys; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(out, ',');
+		if (hdr)
+		{
+			ferry_hdr_string(out, ri->keys[i].name, strlen(ri->keys[i].name));
+			appendStringInfoChar(out, ':');
+		}
+		else
+			appendStringInfoString(out, ri->keys[i].jkey);
+		write_column(out, opts, &ri->keys[i], desc, tup, NULL, hdr);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+void
+ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
+				   FerrySource *src)
+{
+	int64		ms = src->ts_us / 1000;
+
+	if (src->ts_us % 1000 < 0)
+		ms--;
+	appendStringInfoString(out, "{\"version\":\"" FERRY_VERSION "\",\"connector\":\"postgresql\",\"name\":");
+	ferry_json_cstring(out, opts->topic_prefix);
+	appendStringInfo(out, ",\"ts_ms\":" INT64_FORMAT ",\"snapshot\":\"%s\",\"db\":",
+					 ms, src->snapshot ? src->snapshot : "false");
+	ferry_json_cstring(out, dbname);
+	if (src->has_last_commit)
+		appendStringInfo(out, ",\"sequence\":\"[\\\"" UINT64_FORMAT "\\\",\\\"" UINT64_FORMAT "\\\"]\"",
+						 src->last_commit, src->lsn);
+	else
+		appendStringInfo(out, ",\"sequence\":\"[null,\\\"" UINT64_FORMAT "\\\"]\"", src->lsn);
+	appendStringInfo(out, ",\"ts_us\":" INT64_FORMAT ",\"ts_ns\":" INT64_FORMAT ",\"schema\":",
+					 src->ts_us, src->ts_us * 1000);
+	ferry_json_cstring(out, src->schema);
+	appendStringInfoString(out, ",\"table\":");
+	ferry_json_cstring(out, src->table);
+	if (src->has_txid)
+		appendStringInfo(out, ",\"txId\":" INT64_FORMAT, src->txid);
+	else
+		appendStringInfoString(out, ",\"txId\":null");
+	appendStringInfo(out, ",\"lsn\":" INT64_FORMAT ",\"xmin\":null,\"origin\":", (int64) src->lsn);
+	if (src->origin)
+	{
+		ferry_json_cstring(out, src->origin);
+		appendStringInfo(out, ",\"origin_lsn\":" INT64_FORMAT "}", (int64) src->origin_lsn);
+	}
+	else
+		appendStringInfoString(out, "null,\"origin_lsn\":null}");
+}
+
+void
+ferry_write_tx_block(StringInfo out, uint32 xid, uint64 lsn, int64 total, int64 dc_order)
+{
+	appendStringInfo(out, "{\"id\":\"%u:" UINT64_FORMAT "\",\"total_order\":" INT64_FORMAT
+					 ",\"data_collection_order\":" INT64_FORMAT "}",
+					 xid, lsn, total, dc_order);
+}
+
+/* ---------------------------------------------------------------------
+ * Framing (docs/wire-format.md)
+ * ---------------------------------------------------------------------
+ */
+
+static void
+put_u16(StringInfo out, uint16 v)
+{
+	appendStringInfoChar(out, (char) (v >> 8));
+	appendStringInfoChar(out, (char) (v & 0xFF));
+}
+
+static void
+put_u32(StringInfo out, uint32 v)
+{
+	put_u16(out, (uint16) (v >> 16));
+	put_u16(out, (uint16) (v & 0xFFFF));
+}
+
+static void
+put_str16(StringInfo out, const char *s, int len)
+{
+	if (len > 0xFFFF)
+		elog(ERROR, "ferry: string of %d bytes does not fit a str16", len);
+	put_u16(out, (uint16) len);
+	appendBinaryStringInfo(out, s, len);
+}
+
+static void
+put_str32(StringInfo out, const char *s, int len)
+{
+	if (s == NULL)
+	{
+		put_u32(out, FERRY_WIRE_NULL_LEN);
+		return;
+	}
+	put_u32(out, (uint32) len);
+	appendBinaryStringInfo(out, s, len);
+}
+
+/* Kafka bytes of a key or value: schema envelope or bare payload */
+static void
+write_kafka_json(StringInfo out, FerryOptions *opts, const char *schema, StringInfo payload)
+{
+	if (payload == NULL)
+	{
+		appendStringInfoString(out, "null");
+		return;
+	}
+	if (opts->schemas_enable && schema)
+	{
+		appendStringInfoString(out, "{\"schema\":");
+		appendStringInfoString(out, schema);
+		appendStringInfoString(out, ",\"payload\":");
+		appendBinaryStringInfo(out, payload->data, payload->len);
+		appendStringInfoChar(out, '}');
+	}
+	else
+		appendBinaryStringInfo(out, payload->data, payload->len);
+}
+
+static void
+put_kafka_str32(StringInfo out, FerryOptions *opts, const char *schema, StringInfo payload)
+{
+	int			lenpos;
+	uint32		len;
+
+	if (payload == NULL)
+	{
+		put_u32(out, FERRY_WIRE_NULL_LEN);
+		return;
+	}
+	lenpos = out->len;
+	put_u32(out, 0);
+	write_kafka_json(out, opts, schema, payload);
+	len = out->len - lenpos - 4;
+	out->data[lenpos] = (char) (len >> 24);
+	out->data[lenpos + 1] = (char) (len >> 16);
+	out->data[lenpos + 2] = (char) (len >> 8);
+	out->data[lenpos + 3] = (char) len;
+}
+
+/* Append one record in the session's format */
+void
+ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec)
+{
+	int			i;
+
+	if (opts->format == FERRY_FORMAT_JSON)
+	{
+		appendStringInfoString(out, "{\"topic\":");
+		ferry_json_cstring(out, rec->topic);
+		appendStringInfoString(out, ",\"key\":");
+		write_kafka_json(out, opts, rec->key_schema, rec->key);
+		appendStringInfoString(out, ",\"value\":");
+		write_kafka_json(out, opts, rec->value_schema, rec->value);
+		if (rec->nheaders > 0)
+		{
+			appendStringInfoString(out, ",\"headers\":{");
+			for (i = 0; i < rec->nheaders; i++)
+			{
+				if (i > 0)
+					appendStringInfoChar(out, ',');
+				ferry_json_cstring(out, rec->hname[i]);
+				appendStringInfoChar(out, ':');
+				ferry_json_string(out, rec->hvalue[i], rec->hlen[i]);
+			}
+			appendStringInfoChar(out, '}');
+		}
+		appendStringInfoChar(out, '}');
+		return;
+	}
+
+	appendStringInfoChar(out, FERRY_FRAME_RECORD);
+	put_u32(out, rec->schema_id);
+	if (rec->schema_id == 0)
+	{
+		put_str16(out, rec->topic, strlen(rec->topic));
+		put_kafka_str32(out, opts, rec->key_schema, rec->key);
+		put_kafka_str32(out, opts, rec->value_schema, rec->value);
+	}
+	else
+	{
+		put_str32(out, rec->key ? rec->key->data : NULL, rec->key ? rec->key->len : 0);
+		put_str32(out, rec->value ? rec->value->data : NULL, rec->value ? rec->value->len : 0);
+	}
+	put_u16(out, (uint16) rec->nheaders);
+	for (i = 0; i < rec->nheaders; i++)
+	{
+		put_str16(out, rec->hname[i], strlen(rec->hname[i]));
+		put_str32(out, rec->hvalue[i], rec->hlen[i]);
+	}
+}
+
+/* 'S' frame: defines schema id 'id' for relation ri */
+void
+ferry_write_schema_frame(StringInfo out, FerryOptions *opts, uint32 id, FerryRelInfo *ri)
+{
+	appendStringInfoChar(out, FERRY_FRAME_SCHEMA);
+	put_u32(out, id);
+	put_str16(out, ri->topic, strlen(ri->topic));
+	if (opts->schemas_enable && ri->key_schema)
+		put_str32(out, ri->key_schema, strlen(ri->key_schema));
+	else
+		put_str32(out, NULL, 0);
+	if (opts->schemas_enable)
+		put_str32(out, ri->value_schema, strlen(ri->value_schema));
+	else
+		put_str32(out, NULL, 0);
+}
+
+/* Debezium 3.4+ extended headers (§8.10), appended after any key headers */
+void
+ferry_add_context_headers(FerryRecord *rec, FerryOptions *opts)
+{
+	static const char *names[] = {
+		"__debezium.context.connectorLogicalName",
+		"__debezium.context.taskId",
+		"__debezium.context.connectorName",
+		"__debezium.context.runId"
+	};
+	const char *vals[4];
+	int			i;
+
+	if (!opts->extended_headers)
+		return;
+	vals[0] = opts->topic_prefix;
+	vals[1] = "0";
+	vals[2] = "postgresql";
+	vals[3] = opts->run_id;
+	for (i = 0; i < 4 && rec->nheaders < FERRY_MAX_HEADERS; i++)
+	{
+		rec->hname[rec->nheaders] = names[i];
+		rec->hvalue[rec->nheaders] = vals[i];
+		rec->hlen[rec->nheaders] = strlen(vals[i]);
+		rec->nheaders++;
+	}
+}
+
+/* Processing time (µs since the Unix epoch) of the envelope's ts_* */
+int64
+ferry_now_us(FerryOptions *opts)
+{
+	if (opts->has_fixed_ts)
+		return opts->fixed_ts_us;
+	return GetCurrentTimestamp() + UNIX_PG_EPOCH_DIFF_US;
+}
