@@ -71,6 +71,9 @@ typedef struct sink_part
 	struct sink_part *next;
 } sink_part_t;
 
+/* set by the signal handlers in main.c; polled by the loop and by S3 retries */
+volatile sig_atomic_t sink_stop_requested = 0;
+
 struct sink_consumer
 {
 	const sink_config_t *conf;

@@ -182,7 +182,7 @@ static bool
 append_json_payload(sink_buf_t *out, const char *data, size_t len, bool keep)
 {
 	json_error_t jerr;
-	json_t	   *root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
+	json_t	   *root = json_loadb(data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
 	const char *vs,
 			   *ve;
 

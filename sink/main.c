@@ -36,7 +36,7 @@
 #include "target.h"
 #include "template.h"
 
-volatile sig_atomic_t sink_stop_requested = 0;
+
 
 static const char *const envelope_choices[] = {"payload", "keep", NULL};
 static const char *const tombstone_choices[] = {"write", "skip", NULL};
