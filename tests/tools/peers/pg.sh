@@ -20,6 +20,7 @@ PGBIN=${PGBIN:-$( (pg_config --bindir 2>/dev/null) || echo /usr/lib/postgresql/1
 mkdir -p "$rundir"
 rundir=$(cd "$rundir" && pwd)
 data=$rundir/pgdata
+PLUGINS=${PG_OUTPUT_PLUGINS:-pgoutput, test_decoding, ferry, wal2json, decoderbufs}
 
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -50,7 +51,6 @@ wal_level = logical
 max_replication_slots = 20
 max_wal_senders = 20
 max_connections = 100
-output_plugin_libraries = 'pgoutput, test_decoding, ferry, wal2json, decoderbufs'
 fsync = off
 full_page_writes = off
 shared_buffers = 128MB
@@ -59,6 +59,10 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a '
 EOF
+	# a GUC of some patched builds: only these output plugins may be loaded
+	if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries[[:space:]]'; then
+		echo "output_plugin_libraries = '$PLUGINS'" >>"$data/postgresql.conf"
+	fi
 	cat >"$data/pg_hba.conf" <<EOF
 local   all             all                     trust
 local   replication     all                     trust
