@@ -101,15 +101,39 @@ if want unit && [ -f tests/unit/Makefile ]; then
 fi
 
 # ---------------------------------------------------------------- pytest suites
+# The fixtures put their run dirs under FERRY_RUN_BASE; after a suite, whatever is still
+# running there (a crash or timeout skips the fixtures' teardown) is stopped by its saved PID.
+export FERRY_RUN_BASE=${FERRY_RUN_BASE:-$(mktemp -d /tmp/ferry-run.XXXXXX)}
+stop_leftovers() {
+	local d f pid
+	for d in "$FERRY_RUN_BASE"/*/; do
+		[ -d "$d" ] || continue
+		[ -f "$d/pgdata/postmaster.pid" ] && bash tests/tools/peers/pg.sh stop "$d" >/dev/null 2>&1
+		[ -f "$d/kafka/kafka.pid" ] && bash tests/tools/peers/kafka.sh stop "$d/kafka" >/dev/null 2>&1
+		[ -f "$d/s3/s3.pid" ] && bash tests/tools/peers/s3.sh stop "$d/s3" >/dev/null 2>&1
+		while IFS= read -r f; do
+			pid=$(head -n1 "$f" 2>/dev/null)
+			if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+				echo "run.sh: stopping leftover process $pid ($f)"
+				kill "$pid" 2>/dev/null; sleep 2; kill -9 "$pid" 2>/dev/null
+			fi
+			rm -f "$f"
+		done < <(find "$d" -name '*.pid' -not -name postmaster.pid 2>/dev/null)
+	done
+	# keep only run dirs the fixtures kept (failures); drop the base if empty
+	rmdir "$FERRY_RUN_BASE" 2>/dev/null || true
+}
+
 # run_pytest NAME DIR TIMEOUT
 run_pytest() {
 	local name=$1 dir=$2 tmo=$3 xml=$logdir/$1.xml rc counts
 	banner "$name"
 	rm -f "$xml"
 	# shellcheck disable=SC2086
-	timeout "$tmo" python3 -m pytest "$dir" -p no:cacheprovider -rfEs -v --tb=short \
+	timeout -s INT -k 60 "$tmo" python3 -m pytest "$dir" -p no:cacheprovider -rfEs -v --tb=short \
 		--junitxml="$xml" ${PYTEST_ARGS:-} 2>&1 | tee "$logdir/$name.log"
 	rc=${PIPESTATUS[0]}
+	stop_leftovers
 	counts=$(python3 - "$xml" <<'EOF' 2>/dev/null
 import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot()
@@ -141,10 +165,10 @@ EOF
 }
 
 if want e2e && [ -d tests/e2e ]; then
-	run_pytest e2e tests/e2e 2400
+	run_pytest e2e tests/e2e "${FERRY_TIMEOUT_E2E:-2400}"
 fi
 if want conformance && [ -d tests/conformance ]; then
-	run_pytest conformance tests/conformance 900
+	run_pytest conformance tests/conformance "${FERRY_TIMEOUT_CONFORMANCE:-900}"
 fi
 
 # ---------------------------------------------------------------- summary

@@ -615,6 +615,7 @@ def run_debezium(pg, db: str, workdir: pathlib.Path, timeout: float = 150.0) -> 
            "-cp", _dbz_classpath(), "DbzDump", str(workdir / "engine.properties"), str(out)]
     with open(log, "wb") as lf:
         proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    (workdir / "debezium.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     done = False
     try:
@@ -633,6 +634,7 @@ def run_debezium(pg, db: str, workdir: pathlib.Path, timeout: float = 150.0) -> 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        (workdir / "debezium.pid").unlink(missing_ok=True)
     if not done:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         pytest.fail(f"Debezium did not reach the end marker within {timeout:.0f}s "

@@ -55,7 +55,7 @@ Fixtures
 
 ``spawn`` -> callable (function-scoped)
     ``spawn(argv, name, env=None, cwd=None) -> subprocess.Popen`` starts a daemon with stdout+stderr
-    in ``rundir/<name>.log``; the process is terminated (TERM, then KILL after 10 s) when the test
+    in ``rundir/<name>.log`` (PID in ``rundir/<name>.pid``, so tests/run.sh can stop it after a crash); the process is terminated (TERM, then KILL after 10 s) when the test
     ends, and its log tail is printed if the test failed. ``proc.log_path`` is the log.
 
 Module helpers: ``REPO`` (repo root), ``free_ports(n)``, ``wait_until(pred, timeout, what)``.
@@ -364,7 +364,10 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def rundir():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="ferry-e2e-"))
+    base = os.environ.get("FERRY_RUN_BASE") or None
+    if base:
+        os.makedirs(base, exist_ok=True)
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ferry-e2e-", dir=base))
     d.chmod(0o755)
     yield d
     if _failed_tests:
@@ -432,6 +435,7 @@ def spawn(rundir, request):
                              cwd=cwd, start_new_session=True)
         fh.close()
         p.log_path = log
+        (rundir / f"{name}.pid").write_text(f"{p.pid}\n")
         procs.append((p, name, log))
         return p
 
@@ -446,6 +450,7 @@ def spawn(rundir, request):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(5)
+        (rundir / f"{name}.pid").unlink(missing_ok=True)
         if failed:
             sys.stderr.write(f"\n----- tail of {name} ({log}), exit {p.returncode} -----\n{_tail(log, 60)}\n")
 
