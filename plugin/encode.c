@@ -314,18 +314,37 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 }
 
 /*
- * Shortest digits that round-trip; when a single digit suffices Java picks
- * the closest decimal of at most two digits (e.g. 4.9E-324), which is the
- * correctly rounded two-digit value.
+ * Java (JDK 19+) picks, among the decimals that round to v, those of the
+ * minimal length (at least two digits considered when one would do) and of
+ * them the closest to v.  PG's shortest-decimal code excludes the rounding
+ * interval's bounds, so a shorter decimal lying exactly on a bound (1.0E23,
+ * 3.0E10f) is searched for with correctly rounded printf + round-trip.
  */
 static void
-java_number(StringInfo out, double v, const char *shortest)
+java_number(StringInfo out, double v, const char *shortest, bool is_float)
 {
 	char		digits[64];
 	int			exp;
 	int			n;
+	int			p;
 
 	n = parse_decimal(shortest, digits, &exp);
+	for (p = 1; p < n; p++)
+	{
+		char		buf[64];
+		bool		ok;
+
+		snprintf(buf, sizeof(buf), "%.*e", p - 1, fabs(v));
+		if (is_float)
+			ok = strtof(buf, NULL) == (float) fabs(v);
+		else
+			ok = strtod(buf, NULL) == fabs(v);
+		if (ok)
+		{
+			n = parse_decimal(buf, digits, &exp);
+			break;
+		}
+	}
 	if (n == 1)
 	{
 		char		two[64];
@@ -348,7 +367,7 @@ ferry_java_double(StringInfo out, double d)
 	else
 	{
 		double_to_shortest_decimal_buf(d, buf);
-		java_number(out, d, buf);
+		java_number(out, d, buf, false);
 	}
 }
 
@@ -364,7 +383,7 @@ ferry_java_float(StringInfo out, float f)
 	else
 	{
 		float_to_shortest_decimal_buf(f, buf);
-		java_number(out, (double) f, buf);
+		java_number(out, (double) f, buf, true);
 	}
 }
 
@@ -784,7 +803,19 @@ write_interval(StringInfo out, FerryOptions *opts, Interval *iv)
 		double		ndays = ((double) (years * 12 + months)) * (365.25 / 12.0) + iv->day;
 		double		nsecs = (((ndays * 24 + hours) * 60) + minutes) * 60 + seconds;
 
-		appendStringInfo(out, INT64_FORMAT, (int64) (nsecs * 1e6 + 0));
+		double		us = nsecs * 1e6;
+		int64		result;
+
+		/* Java's (long) cast saturates */
+		if (isnan(us))
+			result = 0;
+		else if (us >= 9223372036854775807.0)
+			result = PG_INT64_MAX;
+		else if (us <= -9223372036854775808.0)
+			result = PG_INT64_MIN;
+		else
+			result = (int64) us;
+		appendStringInfo(out, INT64_FORMAT, result);
 	}
 	else
 	{

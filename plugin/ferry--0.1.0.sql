@@ -82,8 +82,11 @@ BEGIN
 		RETURN NEXT format('wal_level is "%s" but must be "logical" (ALTER SYSTEM SET wal_level = logical; then restart the server)',
 						   current_setting('wal_level'));
 	END IF;
-	libs := current_setting('output_plugin_libraries', true);
-	IF libs IS NOT NULL AND NOT ('ferry' = ANY (SELECT btrim(btrim(l), '"') FROM unnest(string_to_array(libs, ',')) AS l)) THEN
+	SELECT setting INTO libs FROM pg_settings WHERE name = 'output_plugin_libraries';
+	IF libs IS NULL THEN
+		RETURN NEXT format('role "%s" cannot read output_plugin_libraries (grant pg_read_all_settings) or the server has no such setting; it must list ferry',
+						   current_user);
+	ELSIF NOT ('ferry' = ANY (SELECT btrim(btrim(l), '"') FROM unnest(string_to_array(libs, ',')) AS l)) THEN
 		RETURN NEXT format('output_plugin_libraries is "%s" and does not list ferry (ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, ferry; then SELECT pg_reload_conf())',
 						   libs);
 	END IF;
@@ -125,3 +128,6 @@ $$;
 
 COMMENT ON FUNCTION check_readiness(text[]) IS
 'One row per problem that keeps ferry from capturing this database; no rows when ready';
+
+-- readiness checks and snapshots are for any role; each checks privileges
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
