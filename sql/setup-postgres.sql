@@ -10,10 +10,16 @@
 --    wal_level = logical        logical decoding
 --    max_replication_slots >= 1 one slot per relay (default 10)
 --    max_wal_senders >= 1       one walsender per relay (default 10)
---    output_plugin_libraries    the output plugins that may be loaded; a list,
---                               and ferry must be in it (this server's GUC)
+--    output_plugin_libraries    only on servers built with this setting (the
+--                               patched 15.20 of Ferry's test machines): the
+--                               output plugins that may be loaded, a list that
+--                               must contain ferry.  A stock PostgreSQL has no
+--                               such setting and loads any installed plugin.
 ALTER SYSTEM SET wal_level = logical;
+SELECT EXISTS (SELECT FROM pg_settings WHERE name = 'output_plugin_libraries') AS has_plugin_list \gset
+\if :has_plugin_list
 ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, ferry;
+\endif
 
 -- 2. The extension (its snapshot function).
 CREATE EXTENSION IF NOT EXISTS ferry;

@@ -61,6 +61,8 @@ typedef struct gen_state
 	int			update_pct;
 	int			delete_pct;
 	const char *progress_file;
+	const char *wait_slot;		/* wait for this replication slot to be active */
+	double		wait_timeout;
 	bool		quiet;
 
 	/* run */
@@ -431,6 +433,48 @@ next_free_id(PGconn *conn)
 	return id;
 }
 
+/*
+ * Wait until a CDC reader streams from `slot`, so every change of the run is
+ * captured (a change before the slot exists would be missed).
+ */
+static void
+wait_for_slot(gen_state_t *st)
+{
+	const char *params[1] = {st->wait_slot};
+	double		deadline = now_seconds() + st->wait_timeout;
+	bool		said = false;
+
+	for (;;)
+	{
+		PGresult   *res = PQexecParams(st->conn,
+									   "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+									   1, NULL, params, NULL, NULL, 0);
+		bool		active;
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			fprintf(stderr, "ferry-gen: could not query replication slots: %s", PQerrorMessage(st->conn));
+			PQclear(res);
+			PQfinish(st->conn);
+			exit(1);
+		}
+		active = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (active)
+			return;
+		if (stop_requested || (st->wait_timeout > 0 && now_seconds() >= deadline))
+		{
+			fprintf(stderr, "ferry-gen: replication slot \"%s\" is not active\n", st->wait_slot);
+			PQfinish(st->conn);
+			exit(1);
+		}
+		if (!said && !st->quiet)
+			fprintf(stderr, "ferry-gen: waiting for replication slot \"%s\" to be active\n", st->wait_slot);
+		said = true;
+		sleep_until(now_seconds() + 0.5);
+	}
+}
+
 static void
 usage(FILE *out)
 {
@@ -449,6 +493,8 @@ usage(FILE *out)
 			"      --update-pct N  probability of the update step in percent (default 10)\n"
 			"      --delete-pct N  probability of the delete step in percent (default 5)\n"
 			"  -p, --progress-file FILE  rewrite the summary JSON to FILE every second\n"
+			"  -w, --wait-slot NAME  first wait until replication slot NAME is active\n"
+			"      --wait-timeout S  give up waiting after S seconds (default 300, 0 = never)\n"
 			"  -q, --quiet         no progress lines on stderr\n"
 			"Prints the committed changes per table as one JSON line on stdout at the end;\n"
 			"SIGTERM/SIGINT stop after the current transaction.\n",
@@ -484,6 +530,8 @@ main(int argc, char **argv)
 		{"update-pct", required_argument, NULL, 1},
 		{"delete-pct", required_argument, NULL, 2},
 		{"progress-file", required_argument, NULL, 'p'},
+		{"wait-slot", required_argument, NULL, 'w'},
+		{"wait-timeout", required_argument, NULL, 3},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -503,8 +551,9 @@ main(int argc, char **argv)
 	st.batch = 1;
 	st.update_pct = 10;
 	st.delete_pct = 5;
+	st.wait_timeout = 300;
 
-	while ((opt = getopt_long(argc, argv, "r:t:n:i:s:b:p:qh", long_options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "r:t:n:i:s:b:p:w:qh", long_options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -535,6 +584,12 @@ main(int argc, char **argv)
 				break;
 			case 'p':
 				st.progress_file = optarg;
+				break;
+			case 'w':
+				st.wait_slot = optarg;
+				break;
+			case 3:
+				st.wait_timeout = parse_number(optarg, "--wait-timeout", 0, 1e9);
 				break;
 			case 'q':
 				st.quiet = true;
@@ -570,6 +625,8 @@ main(int argc, char **argv)
 		PQfinish(st.conn);
 		return 1;
 	}
+	if (st.wait_slot)
+		wait_for_slot(&st);
 	if (st.start_id < 0)
 		st.start_id = next_free_id(st.conn);
 	st.rng = st.seed;
