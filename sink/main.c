@@ -405,6 +405,11 @@ main(int argc, char **argv)
 	s3conf.retry_backoff_ms = conf.s3_retry_backoff_ms;
 	s3conf.retry_backoff_max_ms = conf.s3_retry_backoff_max_ms;
 
+	/* Kafka properties first: a rejected one is a configuration error */
+	rkconf = build_kafka_conf(&conf, file);
+	if (rkconf == NULL)
+		goto done;
+
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	srandom((unsigned) time(NULL) ^ (unsigned) getpid());
 	target = sink_target_new(conf.target, &s3conf, conf.file_fsync, &sink_stop_requested,
@@ -412,13 +417,9 @@ main(int argc, char **argv)
 	if (target == NULL)
 	{
 		log_error("%s", errbuf);
+		rd_kafka_conf_destroy(rkconf);
 		goto done;
 	}
-
-	/* a first sink/kafka check, so config errors exit 2 before anything else */
-	rkconf = build_kafka_conf(&conf, file);
-	if (rkconf == NULL)
-		goto done;
 
 	rc = sink_target_check(target, errbuf, sizeof(errbuf));
 	if (rc == SINK_ERR_FATAL)

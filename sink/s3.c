@@ -425,7 +425,8 @@ resp_describe(const sink_s3_t *s3, const s3_resp_t *resp, char *out, size_t outl
 	}
 	if (strcmp(resp->code, "NoSuchBucket") == 0)
 		hint = " (create the bucket or fix sink/target)";
-	else if (strcmp(resp->code, "InvalidAccessKeyId") == 0)
+	else if (strcmp(resp->code, "InvalidAccessKeyId") == 0 ||
+			 strcmp(resp->code, "XAdminUserNotFound") == 0)
 		hint = " (check sink/s3/access.key.id or AWS_ACCESS_KEY_ID)";
 	else if (strcmp(resp->code, "SignatureDoesNotMatch") == 0)
 		hint = " (check sink/s3/secret.access.key or AWS_SECRET_ACCESS_KEY, and sink/s3/region)";
