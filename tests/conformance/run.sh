@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run only the Debezium conformance test, verbosely (for iterating on plugin/).
 #
-#   tests/conformance/run.sh [pytest args...]      e.g.  -k toast_t   or   -x
+#   tests/conformance/run.sh [pytest args...]      e.g.  -k 'defaults and toast_t'   or   -x
 #
 # Rebuilds and installs the plugin first when plugin/Makefile exists (skip: NO_INSTALL=1).
 # Needs the Debezium jars (bash tests/tools/deps.sh). Results, kept after the run:
-#   build/conformance/report.txt       the full diff report
-#   build/conformance/debezium.jsonl   Debezium's records ({"topic","key","value","headers"} per line)
-#   build/conformance/ferry.jsonl      ferry's rows from pg_logical_slot_get_changes
+#   build/conformance/<scenario>/report.txt       the full diff report
+#   build/conformance/<scenario>/debezium.jsonl   Debezium's records ({"topic","key","value","headers"} per line)
+#   build/conformance/<scenario>/ferry.jsonl      ferry's rows from pg_logical_slot_get_changes
+# Scenarios (option sets, same on both sides): SCENARIOS in test_debezium_conformance.py.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
