@@ -42,7 +42,10 @@ cat "$work/out.txt"
 if [ $rc -ne 0 ] && [ -f "$work/regression.diffs" ]; then
 	echo "==== regression.diffs ===="
 	cat "$work/regression.diffs"
-	mkdir -p "$here/results" 2>/dev/null && cp "$work/regression.diffs" "$here/regression.diffs" 2>/dev/null
+	# keep the evidence next to the sources (both paths are git-ignored)
+	rm -rf "$here/results" 2>/dev/null
+	cp -r "$work/results" "$here/results" 2>/dev/null
+	cp "$work/regression.diffs" "$here/regression.diffs" 2>/dev/null
 fi
 
 passed=$(grep -cE '\.\.\. ok' "$work/out.txt")

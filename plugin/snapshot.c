@@ -142,7 +142,7 @@ ferry_snapshot_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ferry requires a database with encoding UTF8")));
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
 	ferry_options_init(&opts);
 	ferry_options_parse(&opts, options_from_array(arr), true);
