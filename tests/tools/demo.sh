@@ -181,6 +181,17 @@ if [ -z "$config" ]; then
 	pg_started=1
 	ln -sf "$run/pg/pg.log" "$logs/postgres.log"
 fi
+# output_plugin_libraries exists only on servers patched with it; there ferry must be listed
+plugin_list_ok() {
+	[ "$(PSQL -c "SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'")" = 0 ] ||
+		PSQL -c "SHOW output_plugin_libraries" | tr -d ' ' | tr ',' '\n' | grep -qx ferry
+}
+if ! plugin_list_ok; then
+	[ -z "$config" ] || die "output_plugin_libraries of \"$conninfo\" does not list ferry (see sql/setup-postgres.sql)"
+	PSQL -c "ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, ferry" -c "SELECT pg_reload_conf()" >/dev/null
+	for _ in $(seq 50); do plugin_list_ok && break; sleep 0.1; done
+	plugin_list_ok || die "could not add ferry to output_plugin_libraries"
+fi
 PSQL -f "$top/sql/commerce.sql" >/dev/null 2>&1 || die "could not create the commerce schema (sql/commerce.sql) in \"$conninfo\""
 PSQL -c "CREATE EXTENSION IF NOT EXISTS ferry" >/dev/null || die "could not create extension ferry"
 [ "$(PSQL -c 'SHOW wal_level')" = logical ] || die "wal_level is not logical in \"$conninfo\""
@@ -245,9 +256,9 @@ fi
 "$top/sink/ferry-sink" -c "$cfgfile" --check-config >"$logs/sink-check.log" 2>&1 ||
 	fail_with_log "ferry-sink rejected $cfgfile" "$logs/sink-check.log"
 
+slot=$(python3 "$tools/demo_check.py" yaml-get "$cfgfile" relay slot.name); slot=${slot:-ferry}
 start_bg relay "$logs/ferry-relay.log" "$top/relay/ferry-relay" -c "$cfgfile"
 say "ferry-relay started (pid $(pid_of relay), log $logs/ferry-relay.log)"
-slot=$(python3 "$tools/demo_check.py" yaml-get "$cfgfile" relay slot.name); slot=${slot:-ferry}
 for _ in $(seq 300); do
 	[ "$(PSQL -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot' AND active" 2>/dev/null)" = 1 ] && break
 	alive relay || fail_with_log "ferry-relay exited" "$logs/ferry-relay.log"
