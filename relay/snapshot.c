@@ -181,7 +181,7 @@ snapshot_table(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 	{
 		char		flags[256];
 
-		snprintf(flags, sizeof(flags), ", 'snapshot.first', '%s', 'snapshot.last', '%s'%s]::text[])",
+		snprintf(flags, sizeof(flags), ", 'snapshot.first.table=%s', 'snapshot.last.table=%s'%s]::text[])",
 				 first ? "true" : "false", last ? "true" : "false", extra_opts);
 		relay_buf_append(&sql, flags, strlen(flags) + 1);
 	}
@@ -298,11 +298,30 @@ relay_snapshot_run(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 						tables[i].replident == 'd' || tables[i].replident == 'n'
 						? ", and its updates and deletes carry no old row: set REPLICA IDENTITY FULL" : "");
 	}
+	/* one source.lsn for the whole snapshot, as Debezium's pg_current_wal_lsn() */
 	{
-		char		lsntext[32];
+		PGresult   *res = PQexec(conn,
+								 "SELECT pg_current_wal_lsn()::text, "
+								 "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+								 "        WHERE n.nspname = 'ferry' AND p.proname = 'snapshot_table')");
 
-		snprintf(lsntext, sizeof(lsntext), "%X/%X", LSN_FORMAT_ARGS(lsn));
-		snprintf(extra, sizeof(extra), ", 'snapshot.lsn', '%s'", lsntext);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			snprintf(errbuf, errlen, "could not start the snapshot: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			relay_tables_free(tables, ntables);
+			return -1;
+		}
+		if (PQgetvalue(res, 0, 1)[0] != 't')
+		{
+			snprintf(errbuf, errlen, "function ferry.snapshot_table() does not exist in this database: "
+					 "run CREATE EXTENSION ferry (or set snapshot.mode to never)");
+			PQclear(res);
+			relay_tables_free(tables, ntables);
+			return -1;
+		}
+		snprintf(extra, sizeof(extra), ", 'snapshot.lsn=%s'", PQgetvalue(res, 0, 0));
+		PQclear(res);
 	}
 
 	log_info("snapshot of %d tables at %X/%X starting", ntables, LSN_FORMAT_ARGS(lsn));

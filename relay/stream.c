@@ -57,6 +57,7 @@ struct relay
 	relay_inflight_t *fl;
 	relay_schemas_t schemas;
 	PGconn	   *conn;			/* replication connection */
+	bool		streaming;		/* conn is in COPY BOTH mode */
 	PGconn	   *sql;			/* normal connection: checks, heartbeat query */
 
 	relay_lsn_t received_lsn;	/* highest WAL position received */
@@ -215,7 +216,7 @@ list_join(const cfg_list_t *list, char *out, size_t outlen)
 /*
  * The plugin options from the configuration, as the option list of
  * START_REPLICATION ("name" 'value', ...) or, with as_array, as the text[]
- * literal ARRAY['name','value',...] that ferry.snapshot_table() takes.
+ * literal ARRAY['name=value',...] that ferry.snapshot_table() takes.
  */
 void
 relay_plugin_options(const relay_config_t *cfg, bool as_array, char *out, size_t outlen)
@@ -281,16 +282,19 @@ relay_plugin_options(const relay_config_t *cfg, bool as_array, char *out, size_t
 			strncat(out, ", ", outlen - strlen(out) - 1);
 		if (as_array)
 		{
-			append_literal(out, outlen, opts[i].name);
-			strncat(out, ", ", outlen - strlen(out) - 1);
+			/* ferry.snapshot_table() takes "name=value" elements */
+			char		pair[8192];
+
+			snprintf(pair, sizeof(pair), "%s=%s", opts[i].name, opts[i].value ? opts[i].value : "");
+			append_literal(out, outlen, pair);
 		}
 		else
 		{
 			strncat(out, "\"", outlen - strlen(out) - 1);
 			strncat(out, opts[i].name, outlen - strlen(out) - 1);
 			strncat(out, "\" ", outlen - strlen(out) - 1);
+			append_literal(out, outlen, opts[i].value ? opts[i].value : "");
 		}
-		append_literal(out, outlen, opts[i].value ? opts[i].value : "");
 	}
 	strncat(out, as_array ? "]::text[]" : ")", outlen - strlen(out) - 1);
 }
@@ -335,7 +339,7 @@ feedback_send(relay_t *r, bool reply)
 static int
 feedback_maybe(relay_t *r, int64_t now)
 {
-	if (!r->conn)
+	if (!r->conn || !r->streaming)
 		return 0;
 	if (now - r->last_status >= r->cfg->status_interval_ms ||
 		(r->fl->acked_lsn != r->reported_lsn && now - r->last_status >= 1000))
@@ -349,7 +353,7 @@ wait_cb(void *arg)
 {
 	relay_t    *r = arg;
 
-	if (r->conn && feedback_maybe(r, relay_now_ms()) < 0)
+	if (feedback_maybe(r, relay_now_ms()) < 0)
 		log_warning("%s", r->errbuf);
 }
 
@@ -586,6 +590,7 @@ start_replication(relay_t *r, char *errbuf, size_t errlen)
 		return -1;
 	}
 	PQclear(res);
+	r->streaming = true;
 	log_info("streaming from slot \"%s\" at %X/%X", r->cfg->slot_name,
 			 LSN_FORMAT_ARGS(r->fl->acked_lsn));
 	return 0;
@@ -777,7 +782,7 @@ session_close(relay_t *r)
 {
 	if (!r->conn)
 		return;
-	if (PQstatus(r->conn) == CONNECTION_OK && PQisBusy(r->conn) == 0)
+	if (r->streaming && PQstatus(r->conn) == CONNECTION_OK)
 	{
 		PGresult   *res;
 		char	   *buf;
@@ -793,6 +798,7 @@ session_close(relay_t *r)
 	}
 	PQfinish(r->conn);
 	r->conn = NULL;
+	r->streaming = false;
 }
 
 /* sleep up to ms, serving Kafka events; false if a stop was requested */
@@ -972,7 +978,7 @@ snapshot_plain(relay_t *r)
 {
 	int			rc;
 
-	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
 				r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	rc = snapshot(r, r->sql, r->fl->acked_lsn);
@@ -1026,7 +1032,7 @@ slot_create(relay_t *r, bool export)
 	if (!export)
 		return 0;
 
-	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
 				r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "SET TRANSACTION SNAPSHOT '%s'", snapname);
@@ -1074,10 +1080,11 @@ shutdown_clean(relay_t *r)
 	int			rc;
 
 	log_info("stopping: delivering %" PRIu64 " outstanding records", r->fl->outstanding);
+	stats_log(r, relay_now_ms());
 	rc = relay_producer_drain(r->p, r->cfg->shutdown_timeout_ms, false, r->errbuf, sizeof(r->errbuf));
 	if (rc != 0)
 		log_warning("%s; they will be sent again after a restart", r->errbuf);
-	if (r->conn && feedback_send(r, false) < 0)
+	if (r->conn && r->streaming && feedback_send(r, false) < 0)
 		log_warning("%s", r->errbuf);
 	session_close(r);
 	log_info("stopped; confirmed flush position %X/%X", LSN_FORMAT_ARGS(r->fl->acked_lsn));
@@ -1089,7 +1096,7 @@ fail(relay_t *r)
 {
 	log_error("%s", r->errbuf);
 	/* confirm what was delivered, never past a failure */
-	if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
+	if (r->conn && r->streaming && PQstatus(r->conn) == CONNECTION_OK)
 	{
 		relay_producer_poll(r->p, 0);
 		(void) feedback_send(r, false);
@@ -1211,6 +1218,7 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 		/* connection lost */
 		PQfinish(r->conn);
 		r->conn = NULL;
+		r->streaming = false;
 		{
 			int			drc = session_reset(r);
 
