@@ -18,6 +18,11 @@ source.version (and the random value of the __debezium.context.runId header). Nu
 compared as their JSON text (3 vs 3.0 differ), object key order and schema field order are
 checked, and when the parsed records are equal the raw JSON text is compared too (escaping).
 
+When relay/ferry-relay is built, the pipeline is checked too: ferry-relay streams a fourth
+ferry slot (format relay, the "defaults" options) into a real Kafka 3.9 broker, and the Kafka
+records (key/value bytes, headers) are compared with the same Debezium records, per topic
+(build/conformance/relay/).
+
 Known, accepted differences go into ACCEPTED ("<scenario>/<topic>:<path>" pattern -> reason).
 Per scenario, build/conformance/<scenario>/ gets debezium.jsonl, ferry.jsonl and report.txt
 (the full diff report).  Run just this: tests/conformance/run.sh [-k modes]
@@ -693,9 +698,73 @@ def read_ferry(pg, db: str, scenario: str) -> list[str]:
     return [r[2] for r in rows]
 
 
+RELAY_BIN = REPO / "relay" / "ferry-relay"
+RELAY_SCENARIO = "defaults"   # the relay is compared with this scenario's Debezium records
+
+
+def _yaml_value(k: str, v: str) -> str:
+    if k.endswith(".list"):
+        return "[" + ", ".join(json.dumps(x.strip()) for x in v.split(",") if x.strip()) + "]"
+    if v in ("true", "false") or v.lstrip("-").isdigit():
+        return v
+    return json.dumps(v)
+
+
+def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: float = 120.0) -> list[str]:
+    """ferry-relay on slot (created before the workload) -> Kafka; returns the records of every
+    conf.* topic as {"topic","key","value","headers"} lines (key/value: the Kafka bytes)."""
+    opts = {"slot.name": slot, "topic.prefix": PREFIX, "snapshot.mode": "never",
+            "schema.include.list": "public,shop", "topic.partitions": "1", "log.level": "info",
+            **SCENARIOS[RELAY_SCENARIO]["options"]}
+    lines = ["postgres:", f"  conninfo: {json.dumps(pg.dsn_for(db))}",
+             "kafka:", f"  bootstrap.servers: {json.dumps(kafka.bootstrap)}", "relay:"]
+    lines += [f"  {k}: {_yaml_value(k, v)}" for k, v in opts.items()]
+    cfg = workdir / "relay.yaml"
+    cfg.write_text("\n".join(lines) + "\n")
+    log = workdir / "relay.log"
+    with open(log, "wb") as lf:
+        proc = subprocess.Popen([str(RELAY_BIN), "-c", str(cfg)], stdout=lf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    (workdir / "relay.pid").write_text(f"{proc.pid}\n")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = kafka.read_topic(f"{PREFIX}.message", timeout=1)
+            if any(m[2] and END_PREFIX.encode() in m[2] for m in msgs):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"ferry-relay exited ({proc.returncode}) before the end marker; "
+                                   f"log {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the end marker did not reach Kafka within {timeout:.0f}s; log {log}:\n"
+                                   + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        (workdir / "relay.pid").unlink(missing_ok=True)
+    out = []
+    for topic in sorted(t for t in kafka.topics() if t.startswith(PREFIX + ".")):
+        for _part, _off, key, value, headers in kafka.read_topic(topic, timeout=5):
+            h = ",".join(json.dumps(n) + ":" + json.dumps(v.decode("utf-8", "replace") if v is not None else None)
+                         for n, v in headers)
+            out.append("{" + f'"topic":{json.dumps(topic)},'
+                       f'"key":{key.decode() if key is not None else "null"},'
+                       f'"value":{value.decode() if value is not None else "null"},'
+                       f'"headers":{{{h}}}' + "}")
+    return out
+
+
 class Outcome:
-    def __init__(self, scenario: str):
+    def __init__(self, scenario: str, options: dict | None = None, global_order: bool = True):
         self.scenario = scenario
+        self.options = SCENARIOS[scenario]["options"] if options is None else options
+        self.global_order = global_order
         self.dbz: list[Rec] = []
         self.ferry: list[Rec] = []
         self.error: str | None = None
@@ -754,11 +823,11 @@ def compare_all(dbz: list[Rec], fer: list[Rec], o: Outcome):
     # cross-topic order: the sequence of (topic, op, key) must match as a whole
     ds = [(r.topic,) + r.sig() for r in dbz]
     fs = [(r.topic,) + r.sig() for r in fer]
-    if ds != fs and sorted(ds) == sorted(fs):
+    if o.global_order and ds != fs and sorted(ds) == sorted(fs):
         lines.append("== overall record order differs across topics (same records)")
         o.by_topic.setdefault("<order>", []).append("overall order differs")
     head = [f"Debezium conformance report, scenario {o.scenario}: options "
-            + json.dumps(SCENARIOS[o.scenario]["options"]),
+            + json.dumps(o.options),
             f"records: debezium {len(dbz)}, ferry {len(fer)}",
             "summary (path: count), unaccepted differences:"]
     head += [f"  {n:4d}  {k}" for k, n in sorted(o.summary.items(), key=lambda kv: (-kv[1], kv[0]))] or ["  none"]
@@ -766,7 +835,7 @@ def compare_all(dbz: list[Rec], fer: list[Rec], o: Outcome):
 
 
 @pytest.fixture(scope="module")
-def conformance(pg, rundir):
+def conformance(pg, rundir, request):
     """Runs the workload once; returns {scenario: Outcome}."""
     outcomes = {sc: Outcome(sc) for sc in SCENARIOS}
     work = rundir / "conformance"
@@ -785,6 +854,15 @@ def conformance(pg, rundir):
                 ferry_ok = False
                 o.error = (f"cannot create a slot with the ferry plugin (is plugin/ built and installed? "
                            f"make -C plugin install): {e}")
+        relay = RELAY_BIN.exists() and ferry_ok
+        if relay:
+            try:
+                pg.sql("CREATE EXTENSION IF NOT EXISTS ferry", db=db)
+                pg.sql("SELECT pg_create_logical_replication_slot('ferry_relay', 'ferry')", db=db)
+            except Exception as e:  # noqa: BLE001
+                relay = False
+                outcomes["relay"] = Outcome("relay", SCENARIOS[RELAY_SCENARIO]["options"], False)
+                outcomes["relay"].error = f"relay setup failed: {e}"
         pg.sql(f"CREATE PUBLICATION {DBZ_PUB} FOR ALL TABLES", db=db)
         for sc in SCENARIOS:
             pg.sql(f"SELECT pg_create_logical_replication_slot('dbz_{sc}', 'pgoutput')", db=db)
@@ -821,9 +899,32 @@ def conformance(pg, rundir):
                 o.report = f"ERROR: {o.error}\n\n" + o.report
             (out_dir / "report.txt").write_text(o.report)
             print(o.report)
+        if relay:
+            o = outcomes["relay"] = Outcome("relay", SCENARIOS[RELAY_SCENARIO]["options"], False)
+            rwork = work / "relay"
+            rwork.mkdir(exist_ok=True)
+            rlines = []
+            try:
+                rlines = run_relay(pg, request.getfixturevalue("kafka"), db, "ferry_relay", rwork)
+            except Exception as e:  # noqa: BLE001
+                o.error = f"relay run failed: {e}"
+            out_dir = OUT_DIR / "relay"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "ferry.jsonl").write_text("\n".join(rlines) + "\n")
+            o.dbz = outcomes[RELAY_SCENARIO].dbz
+            for ln in rlines:
+                try:
+                    o.ferry.append(Rec(ln, "relay"))
+                except Exception as e:  # noqa: BLE001
+                    o.error = o.error or f"a Kafka record written by the relay is not JSON: {e}: {ln[:200]}"
+            compare_all(o.dbz, o.ferry, o)
+            if o.error:
+                o.report = f"ERROR: {o.error}\n\n" + o.report
+            (out_dir / "report.txt").write_text(o.report)
+            print(o.report)
         yield outcomes
     finally:
-        for slot in [f"{side}_{sc}" for sc in SCENARIOS for side in ("ferry", "dbz")]:
+        for slot in [f"{side}_{sc}" for sc in SCENARIOS for side in ("ferry", "dbz")] + ["ferry_relay"]:
             try:
                 pg.sql(f"SELECT pg_drop_replication_slot('{slot}') FROM pg_replication_slots "
                        f"WHERE slot_name = '{slot}' AND NOT active", db=db)
@@ -870,3 +971,20 @@ def test_no_extra_topics_and_order(conformance, scenario):
     extra = sorted({r.topic for r in o.ferry} - set(SCENARIOS[scenario]["topics"]))
     assert not extra, f"ferry wrote topics Debezium does not: {extra}"
     assert "<order>" not in o.by_topic, "records are in a different order across topics"
+
+
+@pytest.mark.parametrize("topic", SCENARIOS[RELAY_SCENARIO]["topics"])
+def test_relay_kafka_matches_debezium(conformance, topic):
+    """The same comparison for what ferry-relay wrote to Kafka (key/value bytes, headers)."""
+    o = conformance.get("relay")
+    if o is None:
+        pytest.skip("relay/ferry-relay is not built")
+    if o.error:
+        pytest.fail(o.error, pytrace=False)
+    bad = o.by_topic.get(topic)
+    if bad is None:
+        pytest.fail(f"no records for {topic} on either side", pytrace=False)
+    if bad:
+        msg = [f"relay/{topic}: {len(bad)} differences; full report: {OUT_DIR / 'relay' / 'report.txt'}"]
+        msg += bad[:25]
+        pytest.fail("\n".join(msg), pytrace=False)
