@@ -748,6 +748,11 @@ def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: flo
                 proc.kill()
                 proc.wait()
         (workdir / "relay.pid").unlink(missing_ok=True)
+    return kafka_lines(kafka)
+
+
+def kafka_lines(kafka) -> list[str]:
+    """Every record of the conf.* topics as a {"topic","key","value","headers"} line."""
     out = []
     for topic in sorted(t for t in kafka.topics() if t.startswith(PREFIX + ".")):
         for _part, _off, key, value, headers in kafka.read_topic(topic, timeout=5):

@@ -9,7 +9,9 @@ always with FERRY_KEEP_RUNDIR=1. Peers need what tests/tools/deps.sh installs.
 Fixtures
 --------
 ``rundir`` -> pathlib.Path
-    The session's run directory (``/tmp/ferry-e2e-XXXX``). Put daemon configs/logs here.
+    The session's run directory (``$FERRY_RUN_BASE/ferry-e2e-XXXX``, default under /tmp;
+    tests/run.sh sets FERRY_RUN_BASE and stops leftovers there after a crash). Put daemon
+    configs/logs here.
 
 ``pg`` -> Postgres
     PostgreSQL 15 cluster (wal_level=logical, 20 slots, trust auth, output plugins
