@@ -24,7 +24,8 @@
 #     postgres.conninfo (must allow replication, have the ferry extension installable),
 #     kafka and sink.target are used and nothing local is started but the daemons and the
 #     generator. Only records committed during this run are counted.
-# Environment: DEMO_DURATION (60), DEMO_RATE (10), DEMO_DIR (build/demo), DEMO_PGPORT (55433).
+# Environment: DEMO_DURATION (60), DEMO_RATE (10), DEMO_DIR (build/demo), DEMO_PGPORT (55433),
+#   DEMO_PG_CONF (a file of postgresql.conf lines added to the throwaway cluster, reloadable ones).
 # Exit status: 0 counts match, 1 counts differ, 2 usage, 3 could not start the pipeline.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ seed=42
 forever=0
 drain_timeout=60
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -186,6 +187,12 @@ plugin_list_ok() {
 	[ "$(PSQL -c "SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'")" = 0 ] ||
 		PSQL -c "SHOW output_plugin_libraries" | tr -d ' ' | tr ',' '\n' | grep -qx ferry
 }
+# extra settings for the throwaway cluster (reloadable ones only), e.g. log_min_messages
+if [ -z "$config" ] && [ -n "${DEMO_PG_CONF:-}" ]; then
+	cat "$DEMO_PG_CONF" >>"$run/pg/pgdata/postgresql.conf"
+	PSQL -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 0.3
+fi
 if ! plugin_list_ok; then
 	[ -z "$config" ] || die "output_plugin_libraries of \"$conninfo\" does not list ferry (see sql/setup-postgres.sql)"
 	PSQL -c "ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, ferry" -c "SELECT pg_reload_conf()" >/dev/null
