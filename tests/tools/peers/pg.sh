@@ -60,7 +60,8 @@ log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a '
 EOF
 	# a GUC of some patched builds: only these output plugins may be loaded
-	if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries[[:space:]]'; then
+	gucs=$(as_pg "$PGBIN/postgres" --describe-config 2>/dev/null || true)
+	if grep -q '^output_plugin_libraries[[:space:]]' <<<"$gucs"; then
 		echo "output_plugin_libraries = '$PLUGINS'" >>"$data/postgresql.conf"
 	fi
 	cat >"$data/pg_hba.conf" <<EOF
