@@ -69,8 +69,32 @@ ferry_json_string(StringInfo out, const char *s, int len)
 		const char *esc = NULL;
 		char		ubuf[7];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0xF0)
 			continue;
+		if (c >= 0xF0)
+		{
+			/*
+			 * Jackson writes a supplementary character (4-byte UTF-8) as an
+			 * escaped UTF-16 surrogate pair, e.g. \uD83C\uDF89.
+			 */
+			pg_wchar	cp;
+			char		sbuf[13];
+
+			if (i + 3 >= len)
+				continue;
+			cp = utf8_to_unicode((const unsigned char *) s + i);
+			if (cp < 0x10000)
+				continue;
+			cp -= 0x10000;
+			snprintf(sbuf, sizeof(sbuf), "\\u%04X\\u%04X",
+					 (unsigned) (0xD800 + (cp >> 10)), (unsigned) (0xDC00 + (cp & 0x3FF)));
+			if (i > start)
+				appendBinaryStringInfo(out, s + start, i - start);
+			appendStringInfoString(out, sbuf);
+			i += 3;
+			start = i + 1;
+			continue;
+		}
 		switch (c)
 		{
 			case '"':
@@ -1117,7 +1141,14 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 			{
 				Name		nm = DatumGetName(d);
 
-				write_string(out, NameStr(*nm), strlen(NameStr(*nm)), hdr);
+				/*
+				 * Debezium 3.6.1 maps name to a string but has no converter for
+				 * it: the value is only passed through as "unknown data".
+				 */
+				if (opts->include_unknown)
+					write_string(out, NameStr(*nm), strlen(NameStr(*nm)), hdr);
+				else
+					appendStringInfoString(out, "null");
 				break;
 			}
 		case FK_OUTSTR:
@@ -1132,7 +1163,34 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 			{
 				char	   *s = OutputFunctionCall(&t->outfunc, d);
 
-				ferry_base64(out, (unsigned char *) s, strlen(s), false);
+				if (t->geometric)
+				{
+					/* pgjdbc's PGbox etc. print their numbers as Java doubles */
+					StringInfoData g;
+					char	   *p = s;
+
+					initStringInfo(&g);
+					while (*p)
+					{
+						if ((*p >= '0' && *p <= '9') || *p == '-' || *p == '.')
+						{
+							char	   *end;
+							double		v = strtod(p, &end);
+
+							if (end > p)
+							{
+								ferry_java_double(&g, v);
+								p = end;
+								continue;
+							}
+						}
+						appendStringInfoChar(&g, *p++);
+					}
+					write_binary(out, opts, (unsigned char *) g.data, g.len);
+					pfree(g.data);
+				}
+				else
+					write_binary(out, opts, (unsigned char *) s, strlen(s));
 				pfree(s);
 				break;
 			}
@@ -1283,10 +1341,13 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 			ferry_json_cstring(out, ph);
 			break;
 		case FT_BYTES:
+			/* bytes: the placeholder's bytes; hex: the string; base64: null */
 			if (opts->binary_mode == FERRY_BINARY_BYTES)
 				ferry_base64(out, (const unsigned char *) ph, strlen(ph), false);
-			else
+			else if (opts->binary_mode == FERRY_BINARY_HEX)
 				ferry_json_cstring(out, ph);
+			else
+				appendStringInfoString(out, "null");
 			break;
 		case FT_TEXT_ARRAY:
 			appendStringInfoChar(out, '[');
@@ -1399,14 +1460,32 @@ ferry_txblock_schema(void)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * A tuple deformed once per encoding (heap_getattr per column would be
+ * quadratic on wide rows with variable-length columns).
+ */
+typedef struct DeformedTuple
+{
+	Datum	   *values;
+	bool	   *nulls;
+} DeformedTuple;
+
+static void
+deform(DeformedTuple *dt, TupleDesc desc, HeapTuple tup)
+{
+	dt->values = palloc(sizeof(Datum) * (desc->natts + 1));
+	dt->nulls = palloc(sizeof(bool) * (desc->natts + 1));
+	heap_deform_tuple(tup, desc, dt->values, dt->nulls);
+}
+
 static void
 write_column(StringInfo out, FerryOptions *opts, FerryColumn *col, TupleDesc desc,
-			 HeapTuple tup, HeapTuple oldtup, bool hdr)
+			 DeformedTuple *cur, DeformedTuple *old, bool hdr)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tup, col->attnum, desc, &isnull);
+	int			i = col->attnum - 1;
+	Datum		d = cur->values[i];
 
-	if (isnull)
+	if (cur->nulls[i])
 	{
 		/* JsonConverter prints the schema default; NOT NULL gets a fallback */
 		if (col->defjson)
@@ -1417,20 +1496,15 @@ write_column(StringInfo out, FerryOptions *opts, FerryColumn *col, TupleDesc des
 			appendStringInfoString(out, "null");
 		return;
 	}
-	if (TupleDescAttr(desc, col->attnum - 1)->attlen == -1 &&
+	if (TupleDescAttr(desc, i)->attlen == -1 &&
 		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d)))
 	{
 		/* unchanged TOAST: FULL identity has the old value */
-		if (oldtup)
+		if (old && !old->nulls[i] &&
+			!VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(old->values[i])))
 		{
-			bool		oldnull;
-			Datum		od = heap_getattr(oldtup, col->attnum, desc, &oldnull);
-
-			if (!oldnull && !VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(od)))
-			{
-				ferry_encode_value(out, opts, &col->t, od, hdr);
-				return;
-			}
+			ferry_encode_value(out, opts, &col->t, old->values[i], hdr);
+			return;
 		}
 		ferry_write_toast(out, opts, &col->t);
 		return;
@@ -1438,22 +1512,34 @@ write_column(StringInfo out, FerryOptions *opts, FerryColumn *col, TupleDesc des
 	ferry_encode_value(out, opts, &col->t, d, hdr);
 }
 
-/* {"col":value,…} of the captured columns */
+/* {"col":value,…} of the captured columns; oldtup supplies unchanged TOAST */
 void
 ferry_encode_row(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 				 TupleDesc desc, HeapTuple tup, HeapTuple oldtup)
 {
+	DeformedTuple cur;
+	DeformedTuple old;
 	int			i;
 
+	deform(&cur, desc, tup);
+	if (oldtup)
+		deform(&old, desc, oldtup);
 	appendStringInfoChar(out, '{');
 	for (i = 0; i < ri->ncols; i++)
 	{
 		if (i > 0)
 			appendStringInfoChar(out, ',');
 		appendStringInfoString(out, ri->cols[i].jkey);
-		write_column(out, opts, &ri->cols[i], desc, tup, oldtup, false);
+		write_column(out, opts, &ri->cols[i], desc, &cur, oldtup ? &old : NULL, false);
 	}
 	appendStringInfoChar(out, '}');
+	pfree(cur.values);
+	pfree(cur.nulls);
+	if (oldtup)
+	{
+		pfree(old.values);
+		pfree(old.nulls);
+	}
 }
 
 /* {"id":…} of the key columns; hdr: header Struct form */
@@ -1461,8 +1547,10 @@ void
 ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 				 TupleDesc desc, HeapTuple tup, bool hdr)
 {
+	DeformedTuple cur;
 	int			i;
 
+	deform(&cur, desc, tup);
 	appendStringInfoChar(out, '{');
 	for (i = 0; i < ri->nkeys; i++)
 	{
@@ -1475,9 +1563,11 @@ ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 		}
 		else
 			appendStringInfoString(out, ri->keys[i].jkey);
-		write_column(out, opts, &ri->keys[i], desc, tup, NULL, hdr);
+		write_column(out, opts, &ri->keys[i], desc, &cur, NULL, hdr);
 	}
 	appendStringInfoChar(out, '}');
+	pfree(cur.values);
+	pfree(cur.nulls);
 }
 
 void

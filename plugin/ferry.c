@@ -516,6 +516,33 @@ ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn)
  */
 
 /*
+ * The current database's name.  The walsender calls the startup callback
+ * outside any transaction; catalog access needs one, so open a short one
+ * there (the SQL interface is already inside a transaction).
+ */
+static char *
+current_dbname(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *name;
+	char	   *result;
+
+	if (IsTransactionState())
+		name = get_database_name(MyDatabaseId);
+	else
+	{
+		StartTransactionCommand();
+		name = get_database_name(MyDatabaseId);
+		MemoryContextSwitchTo(cxt);
+		result = pstrdup(name ? name : "");
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
+		return result;
+	}
+	return pstrdup(name ? name : "");
+}
+
+/*
  * Called once when the decoding context is created (slot creation with
  * is_init, or each time changes are read).  Options only in the latter.
  */
@@ -528,8 +555,8 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 	if (GetDatabaseEncoding() != PG_UTF8)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ferry requires a database with encoding UTF8, database \"%s\" has encoding %s",
-						get_database_name(MyDatabaseId), GetDatabaseEncodingName()),
+				 errmsg("ferry requires a database with encoding UTF8, not %s",
+						GetDatabaseEncodingName()),
 				 errhint("Create the database with ENCODING 'UTF8'.")));
 
 	old = MemoryContextSwitchTo(ctx->context);
@@ -541,7 +568,7 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 	ferry_options_init(&data->opts);
 	if (!is_init)
 		ferry_options_parse(&data->opts, ctx->output_plugin_options, false);
-	data->dbname = get_database_name(MyDatabaseId);
+	data->dbname = is_init ? NULL : current_dbname();
 	data->next_schema_id = 1;
 	data->has_last_commit = data->opts.has_lsn_commit;
 	data->last_commit = data->opts.lsn_commit;
@@ -558,30 +585,36 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 	opt->receive_rewrites = false;
 }
 
-static void
-ferry_shutdown(LogicalDecodingContext *ctx)
+/* Free what the options own outside palloc (compiled regexes use malloc) */
+void
+ferry_options_free(FerryOptions *opts)
 {
-	FerryDecodingData *data = ctx->output_plugin_private;
 	FerryFilter *filters[7];
 	int			i,
 				j;
 
-	if (data == NULL)
-		return;
-	filters[0] = &data->opts.schema_include;
-	filters[1] = &data->opts.schema_exclude;
-	filters[2] = &data->opts.table_include;
-	filters[3] = &data->opts.table_exclude;
-	filters[4] = &data->opts.column_exclude;
-	filters[5] = &data->opts.message_include;
-	filters[6] = &data->opts.message_exclude;
-	/* compiled regexes are malloc'd by the regex library */
+	filters[0] = &opts->schema_include;
+	filters[1] = &opts->schema_exclude;
+	filters[2] = &opts->table_include;
+	filters[3] = &opts->table_exclude;
+	filters[4] = &opts->column_exclude;
+	filters[5] = &opts->message_include;
+	filters[6] = &opts->message_exclude;
 	for (i = 0; i < 7; i++)
 	{
 		for (j = 0; j < filters[i]->npatterns; j++)
 			pg_regfree(&filters[i]->patterns[j]);
 		filters[i]->npatterns = 0;
 	}
+}
+
+static void
+ferry_shutdown(LogicalDecodingContext *ctx)
+{
+	FerryDecodingData *data = ctx->output_plugin_private;
+
+	if (data != NULL)
+		ferry_options_free(&data->opts);
 }
 
 static inline int64
@@ -1068,8 +1101,23 @@ ferry_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr mes
 		src.txid = data->xid;
 		src.origin = data->origin;
 		src.origin_lsn = data->origin_lsn;
-		/* each message is its own data collection (errata 6): order 1 */
-		total = ++data->total_order;
+		/*
+		 * Debezium counts each message under its own data collection, named
+		 * by a JVM identity hash (errata 6); ours is derived from the LSN.
+		 */
+		if (opts->provide_tx_metadata)
+		{
+			char		name[128];
+			uint32		h = (uint32) (message_lsn ^ (message_lsn >> 32)) * 2654435761u;
+
+			snprintf(name, sizeof(name),
+					 "io.debezium.connector.postgresql.LogicalDecodingMessageMonitor$LogicalDecodingMessageId@%x",
+					 h & 0x7FFFFFFF);
+			txn_count(data, name);
+		}
+		else
+			data->total_order++;
+		total = data->total_order;
 	}
 	else
 		src.ts_us = opts->has_fixed_ts ? opts->fixed_ts_us :

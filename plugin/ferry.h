@@ -167,6 +167,7 @@ typedef struct FerryType
 	int			scale;
 	bool		millis;			/* time/timestamp encoded in ms */
 	int			bits;			/* bit length for FK_BITS */
+	bool		geometric;		/* FK_UNKNOWN: box, circle, … (pgjdbc text) */
 	FmgrInfo	outfunc;		/* valid when has_out */
 	bool		has_out;
 	FerryToast	toast;
@@ -255,6 +256,7 @@ typedef struct FerrySource
 /* options.c-like parsing lives in ferry.c */
 extern void ferry_options_init(FerryOptions *opts);
 extern void ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn);
+extern void ferry_options_free(FerryOptions *opts);
 extern bool ferry_filter_match(FerryFilter *f, const char *name);
 extern bool ferry_table_captured(FerryOptions *opts, const char *schema, const char *table);
 

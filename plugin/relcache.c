@@ -520,7 +520,9 @@ unknown:
 		t->typid = typid;
 		t->typmod = typmod;
 		t->kind = FK_UNKNOWN;
-		t->type = "bytes";
+		t->type = (opts->binary_mode == FERRY_BINARY_BYTES) ? "bytes" : "string";
+		t->geometric = (typid == BOXOID || typid == CIRCLEOID || typid == LSEGOID ||
+						typid == PATHOID || typid == POLYGONOID || typid == LINEOID);
 		set_outfunc(t, typid);
 		return true;
 	}

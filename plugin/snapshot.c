@@ -178,6 +178,7 @@ ferry_snapshot_table(PG_FUNCTION_ARGS)
 	if (!ri->captured)
 	{
 		table_close(rel, AccessShareLock);
+		ferry_options_free(&opts);
 		return (Datum) 0;
 	}
 
@@ -238,6 +239,7 @@ ferry_snapshot_table(PG_FUNCTION_ARGS)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	MemoryContextDelete(rowcxt);
+	ferry_options_free(&opts);
 
 	return (Datum) 0;
 }

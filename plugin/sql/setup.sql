@@ -7,12 +7,13 @@ SELECT extname, extversion FROM pg_extension WHERE extname = 'ferry';
 -- they differ between runs; clocks and the run id are fixed by options.
 CREATE SCHEMA ferry_test;
 CREATE FUNCTION ferry_test.mask(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-	SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
+	SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
 		'"lsn":[0-9]+', '"lsn":1', 'g'),
 		'"txId":[0-9]+', '"txId":1', 'g'),
 		'"sequence":"\[(null|\\"[0-9]+\\"),\\"[0-9]+\\"\]"', '"sequence":"[L]"', 'g'),
 		'"id":"[0-9]+:[0-9]+"', '"id":"X:L"', 'g'),
-		'"origin_lsn":[0-9]+', '"origin_lsn":1', 'g')
+		'"origin_lsn":[0-9]+', '"origin_lsn":1', 'g'),
+		'LogicalDecodingMessageId@[0-9a-f]+', 'LogicalDecodingMessageId@H', 'g')
 $$;
 -- full records
 CREATE FUNCTION ferry_test.get(slot name, VARIADIC opts text[] DEFAULT '{}')

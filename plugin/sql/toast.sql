@@ -24,6 +24,8 @@ UPDATE tt SET n = 2;
 SELECT * FROM ferry_test.rows('toast');
 UPDATE tt SET n = 3;
 SELECT * FROM ferry_test.rows('toast', 'binary.handling.mode', 'hex');
+UPDATE tt SET n = 31;
+SELECT r->'b', r->'ba' FROM ferry_test.rows('toast', 'binary.handling.mode', 'base64') AS r;
 -- a changed TOASTed column is sent in full
 UPDATE tt SET t = 'short', n = 4;
 SELECT r->'t', r->'v' FROM ferry_test.rows('toast') AS r;

@@ -8,8 +8,10 @@ BEGIN;
 INSERT INTO s1a VALUES (1);
 INSERT INTO s2a VALUES (1), (2);
 UPDATE s1a SET id = 2;
-SELECT 'x' FROM pg_logical_emit_message(true, 'p', 'm');
 COMMIT;
+-- each transactional message is its own data collection (not reproducible:
+-- Debezium names it by a JVM identity hash)
+SELECT 'x' FROM pg_logical_emit_message(true, 'p', 'm');
 INSERT INTO ignored VALUES (1);
 SELECT * FROM ferry_test.pl('txm', 'provide.transaction.metadata', 'true', 'table.exclude.list', 'public.ignored');
 BEGIN;

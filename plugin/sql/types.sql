@@ -159,12 +159,22 @@ SELECT row_schema FROM ferry_test.schema('types');
 UPDATE t_arr SET id = id;
 SELECT * FROM ferry_test.rows('types');
 
--- unknown types are dropped unless include.unknown.datatypes
-CREATE TABLE t_unk (id int PRIMARY KEY, bx box, ci circle, ln pg_lsn, tq tsquery);
-INSERT INTO t_unk VALUES (1, '(1,1),(0,0)', '<(10,20),10>', '0/16B3748', 'a & b');
+-- unknown types are dropped unless include.unknown.datatypes (then the
+-- text, geometric types as pgjdbc prints them, per binary.handling.mode);
+-- name has a schema but only a value as unknown data
+CREATE TABLE t_unk (id int PRIMARY KEY, bx box, ci circle, ln pg_lsn, tq tsquery, nm name,
+	pa path, pg polygon, ls lseg, li line);
+INSERT INTO t_unk VALUES (1, '(1,1),(0,0)', '<(10,20),10>', '0/16B3748', 'a & b', 'n', '[(0,0),(1.5,-2)]',
+	'((0,0),(1,1),(1,0))', '[(0,0),(1e20,1)]', '{1,-1,0}');
 SELECT data->'value'->'schema'->'fields'->1, data->'value'->'payload'->'after' FROM ferry_test.get('types') AS data;
-INSERT INTO t_unk VALUES (2, '(1,1),(0,0)', '<(10,20),10>', '0/16B3748', 'a & b');
+INSERT INTO t_unk VALUES (2, '(1,1),(0,0)', '<(10,20),10>', '0/16B3748', 'a & b', 'n', '[(0,0),(1.5,-2)]',
+	'((0,0),(1,1),(1,0))', '[(0,0),(1e20,1)]', '{1,-1,0}');
 SELECT data->'value'->'schema'->'fields'->1, data->'value'->'payload'->'after' FROM ferry_test.get('types', 'include.unknown.datatypes', 'true') AS data;
+INSERT INTO t_unk VALUES (3, '(1,1),(0,0)', '<(10,20),10>', '0/16B3748', 'a & b', 'n', '[(0,0),(1.5,-2)]',
+	'((0,0),(1,1),(1,0))', '[(0,0),(1e20,1)]', '{1,-1,0}');
+SELECT k, v, CASE WHEN k NOT IN ('id', 'nm') THEN convert_from(decode(v, 'hex'), 'UTF8') END
+FROM ferry_test.get('types', 'include.unknown.datatypes', 'true', 'binary.handling.mode', 'hex') AS data,
+	json_each_text(data->'value'->'payload'->'after') AS j(k, v);
 
 -- defaults (§6.4): literals, functions, serials, and null -> default substitution
 CREATE TABLE t_def (id serial PRIMARY KEY, i int DEFAULT 42, bi bigint DEFAULT '9223372036854775807',
