@@ -80,6 +80,8 @@ static const char *const default_props[][2] = {
 	/* wait out a broker outage instead of failing records after 5 min */
 	{"message.timeout.ms", "0"},
 	{"linger.ms", "20"},
+	/* bound what a broker outage can buffer (then the relay stops reading) */
+	{"queue.buffering.max.kbytes", "262144"},
 	{NULL, NULL}
 };
 

@@ -500,13 +500,12 @@ handle_frame(relay_t *r, const char *data, size_t len, relay_lsn_t data_start)
 	relay_frame_t f;
 	int			rc;
 
-	if (relay_frame_parse(data, len, &f, r->errbuf, sizeof(r->errbuf)) < 0)
+	if (relay_frame_parse(data, len, &f, r->errbuf + 64, sizeof(r->errbuf) - 64) < 0)
 	{
-		char		tmp[1024];
+		int			n = snprintf(r->errbuf, 64, "could not parse frame at %X/%X: ",
+								 LSN_FORMAT_ARGS(data_start));
 
-		snprintf(tmp, sizeof(tmp), "could not parse frame at %X/%X: %s",
-				 LSN_FORMAT_ARGS(data_start), r->errbuf);
-		snprintf(r->errbuf, sizeof(r->errbuf), "%s", tmp);
+		memmove(r->errbuf + n, r->errbuf + 64, strlen(r->errbuf + 64) + 1);
 		return SESSION_FATAL;
 	}
 	switch (f.type)
@@ -1124,7 +1123,7 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 	r->stats_time = relay_now_ms();
 	r->next_stats = r->stats_time + cfg->stats_interval_ms;
 	r->next_heartbeat = r->stats_time + cfg->heartbeat_interval_ms;
-	r->next_walcheck = r->stats_time + 5000;
+	r->next_walcheck = r->stats_time + (cfg->wal_check_interval_ms < 5000 ? cfg->wal_check_interval_ms : 5000);
 
 	r->sql = relay_pg_connect(cfg, false, r->errbuf, sizeof(r->errbuf));
 	if (!r->sql)

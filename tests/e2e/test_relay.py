@@ -378,7 +378,10 @@ def test_relay_snapshot_and_stream(pg, kafka, rundir, ferry_bins, spawn):
 def test_relay_idle_slot_advances(pg, kafka, rundir, ferry_bins, spawn):
     """Captured tables idle, another table busy: the slot's confirmed position follows
     the server (keepalives answered when nothing is in flight)."""
-    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "idle", partitions=1, **{"snapshot.mode": "never"})
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "idle", partitions=1,
+              **{"snapshot.mode": "never", "slot.retained.wal.warn.bytes": 1, "slot.check.interval.ms": 1000,
+                 "heartbeat.interval.ms": 300,
+                 "heartbeat.action.query": "SELECT pg_logical_emit_message(false, 'ferry-heartbeat', now()::text)"})
     pg.sql("CREATE TABLE public.noise (id serial primary key, v text)", db=r.db)
     r.start()
     r.wait_log("streaming from slot")
@@ -386,6 +389,10 @@ def test_relay_idle_slot_advances(pg, kafka, rundir, ferry_bins, spawn):
         pg.sql("INSERT INTO public.noise (v) SELECT repeat('x', 100) FROM generate_series(1, 500)", db=r.db)
     target = lsn_int(pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
     wait_until(lambda: r.confirmed() >= target, 30, "confirmed_flush_lsn to pass the noise writes")
+    # the retained-WAL warning (threshold 1 byte here) and the heartbeat query
+    r.wait_log(f'replication slot "{r.slot}" retains', timeout=15)
+    assert "could not run heartbeat.action.query" not in r.log()
+    assert kafka.read_topic(f"__debezium-heartbeat.{r.prefix}", timeout=10, min_records=1)
     r.stop(0)
 
 
@@ -513,6 +520,11 @@ def test_relay_kafka_restart(pg, kafka, rundir, ferry_bins, spawn):
     """The broker goes down mid-stream: the relay buffers, waits, and resumes."""
     r = Relay(pg, kafka, rundir, ferry_bins, spawn, "kafkarestart", partitions=1,
               **{"snapshot.mode": "never"})
+    # a tiny producer queue: the outage fills it, and the relay must stop reading
+    # (backpressure) rather than buffer without bound
+    r.config = r.write_config({"slot.name": r.slot, "topic.prefix": r.prefix, "snapshot.mode": "never",
+                               "schema.include.list": "commerce", "status.interval.ms": 1000},
+                              kafka_extra={"queue.buffering.max.messages": 20})
     wl = Workload(pg, r.db, seed=9)
     r.start()
     r.wait_log("streaming from slot")
