@@ -53,4 +53,20 @@ failed=$(grep -cE '\.\.\. (FAILED|failed)' "$work/out.txt")
 if [ $rc -ne 0 ] && [ "$failed" -eq 0 ]; then
 	failed=1
 fi
+
+# the replication protocol (walsender) path, counted as one more test
+if [ "$(id -u)" = 0 ]; then
+	su "$runuser" -s /bin/bash -c "PATH='$PATH' bash '$work/t/replication.sh'" >"$work/repl.txt" 2>&1
+else
+	bash "$work/t/replication.sh" >"$work/repl.txt" 2>&1
+fi
+if [ $? -eq 0 ]; then
+	echo "test replication (t/replication.sh)  ... ok"
+	passed=$((passed + 1))
+else
+	echo "test replication (t/replication.sh)  ... FAILED"
+	cat "$work/repl.txt"
+	failed=$((failed + 1))
+	rc=1
+fi
 summary "$passed" "$failed" $([ $rc -eq 0 ] && echo 0 || echo 1)
