@@ -36,7 +36,7 @@ free_port_pair() {
 out() { printf '%s\n' "$*" | tee -a "$BENCH_RESULTS"; }
 
 # PSQL: query against the bench cluster (BENCH_PGPORT, BENCH_DB)
-q() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d "${BENCH_DB:-bench}" -v ON_ERROR_STOP=1 "$@"; }
+q() { PGOPTIONS="-c statement_timeout=${BENCH_STMT_TIMEOUT:-900s}" PGCONNECT_TIMEOUT=10 "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d "${BENCH_DB:-bench}" -v ON_ERROR_STOP=1 "$@"; }
 
 # start the bench postgres (tests/tools/peers/pg.sh) in $BENCH_RUN/pg, create db bench
 bench_pg_start() {
@@ -55,6 +55,23 @@ EOPG
 	as_postgres "$PGBIN/pg_ctl" -D "$BENCH_RUN/pg/pgdata" -l "$BENCH_RUN/pg/pg.log" -w -t 60 restart >/dev/null || return 1
 	BENCH_DB=postgres q -c "CREATE DATABASE bench" || return 1
 }
+# after a failure: did the server crash? wait (up to 90 s) until it accepts connections again.
+# returns 1 when it had crashed (its log has a new "terminated by signal"), 0 otherwise
+bench_pg_recover() {
+	local crashed=0 before=${1:-0}
+	[ "$(grep -c 'terminated by signal' "$BENCH_RUN/pg/pg.log" 2>/dev/null)" -gt "$before" ] && crashed=1
+	for _ in $(seq 450); do
+		"$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$BENCH_PGPORT" && q -c "SELECT 1" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	if [ "$crashed" = 1 ]; then
+		log "postgres crashed (a backend was terminated by a signal); log:"
+		grep -B2 'terminated by signal' "$BENCH_RUN/pg/pg.log" | tail -n 6 >&2
+		return 1
+	fi
+	return 0
+}
+pg_crashes() { grep -c 'terminated by signal' "$BENCH_RUN/pg/pg.log" 2>/dev/null || echo 0; }
 bench_pg_stop() { bash "$PEERS/pg.sh" stop "$BENCH_RUN/pg" >/dev/null 2>&1 || true; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 

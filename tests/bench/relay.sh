@@ -59,7 +59,8 @@ deletes=$(q -c "SELECT count(*) FROM pg_logical_slot_peek_changes('base', '$end_
 q -c "SELECT pg_drop_replication_slot('base')" >/dev/null
 expected=$((events + deletes))   # a delete is a delete event + a tombstone
 RELAY_BYTES=0
-[ -n "$have_ferry" ] && RELAY_BYTES=$(q -c "SELECT coalesce(sum(length(data)), 0) FROM pg_logical_slot_peek_binary_changes('m_ferry', '$end_lsn', NULL, 'format', 'relay')" 2>/dev/null || echo 0)
+WIRE=$(awk '/define FERRY_WIRE_VERSION/{print $3}' "$BENCH_TOP/common/wire.h" 2>/dev/null); WIRE=${WIRE:-1}
+[ -n "$have_ferry" ] && RELAY_BYTES=$(q -c "SELECT coalesce(sum(length(data)), 0) FROM pg_logical_slot_peek_binary_changes('m_ferry', '$end_lsn', NULL, 'format', 'relay', 'wire-version', '$WIRE')" 2>/dev/null || echo 0)
 log "relay: $events changes ($deletes deletes) in ${gen_s}s; expecting $expected Kafka records per consumer"
 : >"$raw"
 
@@ -120,7 +121,8 @@ run_ceiling() { # run_ceiling REP
 	q -c "SELECT pg_copy_logical_replication_slot('m_ferry', '$slot')" >/dev/null 2>&1 || return 1
 	t0=$(now)
 	"$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$slot" \
-		--start --no-loop -F 0 --endpos "$end_lsn" -f /dev/null -o format=relay 2>"$BENCH_RUN/recv.err" ||
+		--start --no-loop -F 0 --endpos "$end_lsn" -f /dev/null -o format=relay -o wire-version="$WIRE" \
+		-o topic.prefix=ceiling 2>"$BENCH_RUN/recv.err" ||
 		{ log "relay: pg_recvlogical failed: $(tail -n 3 "$BENCH_RUN/recv.err")"; return 1; }
 	secs=$(elapsed "$t0")
 	q -c "SELECT pg_drop_replication_slot('$slot')" >/dev/null
