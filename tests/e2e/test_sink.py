@@ -39,7 +39,9 @@ SCHEMA = {
     ],
 }
 
-BASE_TS = 1677669284960  # 2023-03-01 11:14:44.960 UTC, as in the original setup
+# Record timestamps start 3 hours ago (on a :14:44.960 mark), so objects spread over a few
+# hours; not further back, or the broker's retention (7 days by record time) deletes them.
+BASE_TS = (int(time.time()) // 3600 - 3) * 3600 * 1000 + 884960
 
 
 def uniq(tag: str) -> str:
@@ -101,7 +103,8 @@ def to_yaml(d: dict, indent: int = 0) -> str:
     return "".join(out)
 
 
-def sink_config(rundir, name: str, kafka, s3=None, target=None, s3opts=None, **sink) -> str:
+def sink_config(rundir, name: str, kafka, s3=None, target=None, s3opts=None, kafkaopts=None,
+                **sink) -> str:
     """Write a ferry.yaml (with foreign sections, as the shared file has) and return its path."""
     s = {"topics": sink.pop("topics"), "group.id": sink.pop("group", None) or uniq("g-"),
          "flush.interval.ms": 1000, "stats.interval.ms": 2000}
@@ -113,6 +116,8 @@ def sink_config(rundir, name: str, kafka, s3=None, target=None, s3opts=None, **s
         s["target"] = target
     s3extra = s3opts or {}
     s.update(sink)
+    if kafkaopts:
+        s["kafka"] = kafkaopts
     if s3extra:
         s.setdefault("s3", {}).update(s3extra)
     cfg = {"postgres": {"conninfo": "host=127.0.0.1 dbname=postgres"},
@@ -255,7 +260,8 @@ def test_sink_s3_exactly_once_layout(kafka, s3, rundir, spawn, ferry_bins):
     objs = check_exactly_once(listing, products, ends_p, ts_fn=pts, flush_size=20)
     # flush.size 20 cuts at 0, 20, 40 (the tail by flush.interval.ms)
     assert [KEY_RE.match(k)["start"] for k in objs[0]] == ["%020d" % i for i in (0, 20, 40)]
-    assert listing.keys(users + "/")[0] == f"{users}/2023-03-01/11/0000000000-00000000000000000000.json"
+    first = datetime.fromtimestamp(BASE_TS / 1000, tz=timezone.utc).strftime("%Y-%m-%d/%H")
+    assert listing.keys(users + "/")[0] == f"{users}/{first}/0000000000-00000000000000000000.json"
 
     # more records and a tombstone while it runs; then SIGTERM stores and commits the rest
     produce(kafka.bootstrap, users, 0, range(107, 110))
@@ -319,7 +325,8 @@ def test_sink_gzip_multipart_and_prefix(kafka, s3, rundir, spawn, ferry_bins):
     assert stop(proc) == 0
     listing = Listing(s3=s3, prefix="archive/x/")
     keys = listing.keys(topic + "/")
-    assert keys == [f"{topic}/2023-03-01/11/0000000000-00000000000000000000.json.gz"]
+    first = datetime.fromtimestamp(BASE_TS / 1000, tz=timezone.utc).strftime("%Y-%m-%d/%H")
+    assert keys == [f"{topic}/{first}/0000000000-00000000000000000000.json.gz"]
     assert len(listing.get(keys[0])) > 5 * 1024 * 1024
     check_exactly_once(listing, topic, ends)
     assert "uploadId=" in proc.log_path.read_text()  # went through multipart
@@ -335,7 +342,7 @@ def test_sink_recovery_scan_deletes_stale_objects(kafka, s3, rundir, spawn, ferr
     proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-scan-1")
     ends = wait_committed(kafka, group, topic, 1, proc)
     assert stop(proc) == 0
-    stale = f"{topic}/2023-03-01/11/0000000000-00000000000000000030.json"
+    stale = f"{topic}/2023-03-01/11/0000000000-00000000000000000030.json"  # any date: scanned
     other_part = f"{topic}/2023-03-01/11/0000000001-00000000000000000030.json"
     s3.put(stale, b'{"value":"stale"}\n')
     s3.put(other_part, b'{"value":"not ours"}\n')

@@ -1,0 +1,200 @@
+"""ferry-sink crash safety: kill -9 under load, an S3 outage under load, two sinks in a group.
+
+Afterwards the bucket must hold each offset of each partition exactly once (no duplicates,
+no gaps), compared with the topics' end offsets (see check_exactly_once in test_sink.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import PEERS, S3, free_ports, wait_until
+from test_sink import (BASE_TS, Listing, check_exactly_once, create_topic, envelope,
+                       sink_config, stop, uniq, wait_committed)
+
+
+class Load(threading.Thread):
+    """Produce envelopes to every partition of a topic, in order, at about `rate` records/s."""
+
+    def __init__(self, bootstrap, topic, partitions, per_partition, rate):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
+        self.per_partition, self.rate = per_partition, rate
+        self.error = None
+        self.sent = 0
+
+    def run(self):
+        from confluent_kafka import Producer
+        try:
+            p = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5,
+                          "enable.idempotence": True})
+            errs = []
+            t0 = time.monotonic()
+            for seq in range(self.per_partition):
+                for part in range(self.partitions):
+                    ts = BASE_TS + seq * 1000
+                    while True:
+                        try:
+                            p.produce(self.topic, value=envelope(self.topic, part, seq, ts),
+                                      key=b'{"payload":{"id":%d}}' % seq, partition=part,
+                                      timestamp=ts,
+                                      on_delivery=lambda err, msg: errs.append(err) if err else None)
+                            break
+                        except BufferError:
+                            p.poll(0.05)
+                    self.sent += 1
+                p.poll(0)
+                ahead = self.sent / self.rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+            assert p.flush(60) == 0 and not errs, errs
+        except BaseException as e:  # reported by finish()
+            self.error = e
+
+    def finish(self, timeout=120):
+        self.join(timeout)
+        assert not self.is_alive(), "producer did not finish"
+        if self.error:
+            raise self.error
+
+
+def test_sink_kill9_under_load(kafka, s3, rundir, spawn, ferry_bins):
+    """kill -9 the sink at random moments 12 times while records flow; restart each time."""
+    topic = f"{uniq('sk')}.commerce.products"
+    parts = 3
+    create_topic(kafka, topic, parts)
+    group = uniq("g-")
+    # time-based cuts (300 ms) on top of flush.size make the cut points differ between runs
+    # static membership: a restarted sink takes its partitions back at once (a kill -9 leaves
+    # no one to leave the group; without it the group waits for the session timeout)
+    cfg = sink_config(rundir, "kill9", kafka, s3, topics=[topic], group=group,
+                      kafkaopts={"group.instance.id": "kill9-sink", "session.timeout.ms": 6000},
+                      **{"flush.interval.ms": 300})
+    load = Load(kafka.bootstrap, topic, parts, per_partition=2500, rate=900)
+    load.start()
+    rnd = random.Random(int(os.environ.get("FERRY_TEST_SEED", time.time())))
+    kills = 0
+    for i in range(12):
+        proc = spawn([ferry_bins.require("sink"), "-c", cfg], f"sink-kill9-{i}")
+        wait_until(lambda: "partitions assigned" in proc.log_path.read_text(), 60, "assignment")
+        time.sleep(rnd.uniform(0.05, 1.5))
+        assert proc.poll() is None, f"sink exited early ({proc.returncode})"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        kills += 1
+    load.finish()
+    proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-kill9-final")
+    ends = wait_committed(kafka, group, topic, parts, proc, timeout=120)
+    assert stop(proc) == 0
+    assert kills >= 10 and sum(ends.values()) == parts * 2500
+    check_exactly_once(Listing(s3=s3), topic, ends, flush_size=20)
+
+
+class OwnS3:
+    """A versitygw of our own (tests/tools/peers/s3.sh) that we can stop and start again
+    without wiping its data."""
+
+    def __init__(self, rundir: pathlib.Path):
+        self.dir = rundir / uniq("s3own-")
+        self.port = free_ports(1)
+        self.env = {**os.environ, "S3_ACCESS_KEY": "ownadmin", "S3_SECRET_KEY": "ownsecret123",
+                    "S3_REGION": "us-east-1", "S3_BUCKET": "commerce"}
+        self._script("start", str(self.port))
+        self.s3 = S3(self.dir, self.port, "ownadmin", "ownsecret123", "us-east-1", "commerce")
+
+    def _script(self, *args):
+        subprocess.run(["bash", str(PEERS / "s3.sh"), args[0], str(self.dir), *args[1:]],
+                       check=True, capture_output=True, env=self.env, timeout=120)
+
+    def _pid(self) -> int:
+        return int((self.dir / "s3.pid").read_text())
+
+    def kill(self):
+        pid = self._pid()
+        self.cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[:-1]
+        raw = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        self.proc_env = dict(kv.split(b"=", 1) for kv in raw if b"=" in kv)
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not pathlib.Path(f"/proc/{pid}").exists() or
+                   b"zombie" in open(f"/proc/{pid}/status", "rb").read(), 20, "versitygw to stop")
+
+    def restart(self):
+        log = open(self.dir / "s3.log", "ab")
+        p = subprocess.Popen(self.cmdline, env=self.proc_env, stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        (self.dir / "s3.pid").write_text(str(p.pid))
+
+        def up():
+            try:
+                self.s3.client.head_bucket(Bucket="commerce")
+                return True
+            except Exception:
+                return False
+        wait_until(up, 30, "versitygw to come back")
+
+    def close(self):
+        self._script("stop")
+
+
+@pytest.fixture
+def own_s3(rundir):
+    s = OwnS3(rundir)
+    yield s
+    s.close()
+
+
+def test_sink_survives_s3_outage(kafka, own_s3, rundir, spawn, ferry_bins):
+    """The S3 server is down for 30 s under load: the sink retries, recovers, loses nothing."""
+    s3 = own_s3.s3
+    topic = f"{uniq('so')}.commerce.users"
+    parts = 2
+    create_topic(kafka, topic, parts)
+    group = uniq("g-")
+    cfg = sink_config(rundir, "outage", kafka, s3, topics=[topic], group=group,
+                      s3opts={"retry.backoff.max.ms": 3000, "connect.timeout.ms": 2000})
+    proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-outage")
+    load = Load(kafka.bootstrap, topic, parts, per_partition=1200, rate=60)  # ~40 s of records
+    load.start()
+    wait_until(lambda: len(s3.keys(topic + "/")) >= 4, 60, "first objects")
+    own_s3.kill()
+    time.sleep(30)
+    assert proc.poll() is None, "sink died during the outage"
+    log = proc.log_path.read_text()
+    assert "retrying in" in log and "could not upload object" in log
+    own_s3.restart()
+    load.finish()
+    ends = wait_committed(kafka, group, topic, parts, proc, timeout=120)
+    assert stop(proc) == 0
+    check_exactly_once(Listing(s3=s3), topic, ends, flush_size=20)
+    assert "S3 retries" in proc.log_path.read_text()
+
+
+def test_sink_two_processes_share_partitions(kafka, s3, rundir, spawn, ferry_bins):
+    """Two sinks in one group split 4 partitions; one leaves (SIGTERM) mid-load, one joins later."""
+    topic = f"{uniq('s2')}.commerce.users"
+    parts = 4
+    create_topic(kafka, topic, parts)
+    group = uniq("g-")
+    cfg = sink_config(rundir, "two", kafka, s3, topics=[topic], group=group,
+                      kafkaopts={"session.timeout.ms": 6000}, **{"flush.interval.ms": 500})
+    load = Load(kafka.bootstrap, topic, parts, per_partition=600, rate=500)
+    a = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-two-a")
+    b = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-two-b")
+    load.start()
+    wait_until(lambda: "partitions assigned" in a.log_path.read_text() and
+               "partitions assigned" in b.log_path.read_text(), 60, "both sinks assigned")
+    time.sleep(2)
+    assert stop(a) == 0
+    c = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-two-c")
+    load.finish()
+    ends = wait_committed(kafka, group, topic, parts, b, timeout=120)
+    assert stop(b) == 0 and stop(c) == 0
+    check_exactly_once(Listing(s3=s3), topic, ends, flush_size=20)
