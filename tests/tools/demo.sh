@@ -294,6 +294,7 @@ else
 	gen_args+=(--duration "$duration" --iterations 0)
 	say "generator: $rate iterations/s for ${duration}s (insert user+product; 10% update; 5% delete)"
 fi
+say "progress: <table> <changes committed> -> Kafka <records> -> bucket <records> (a delete adds a tombstone record)"
 rm -f "$run/gen-progress.json" "$run/gen.json"
 since_ms=$(( $(date +%s) * 1000 - 2000 ))
 # stdout is the summary; keep it apart from the log
@@ -311,12 +312,15 @@ progress() {
 	local gen=$run/gen-progress.json cnt lag relay_events sink_records
 	[ -s "$run/gen.json" ] && gen=$run/gen.json
 	cnt=$(python3 "$tools/demo_check.py" count "$target" --since-ms "$since_ms" 2>/dev/null || echo '{}')
-	lag=$(PSQL -c "SELECT coalesce(pg_size_pretty(pg_current_wal_lsn() - confirmed_flush_lsn), '?') || ' (confirmed ' || coalesce(confirmed_flush_lsn::text, '-') || ')' FROM pg_replication_slots WHERE slot_name = '$slot'" 2>/dev/null || echo '?')
+	lag=$(PSQL -c "SELECT coalesce(pg_size_pretty(pg_current_wal_lsn() - confirmed_flush_lsn), '?') FROM pg_replication_slots WHERE slot_name = '$slot'" 2>/dev/null || echo '?')
 	relay_events=$(grep -o '[0-9]* events total' "$logs/ferry-relay.log" 2>/dev/null | tail -n1 | cut -d' ' -f1 || true)
 	sink_records=$(grep -o 'totals [0-9]* records' "$logs/ferry-sink.log" 2>/dev/null | tail -n1 | cut -d' ' -f2 || true)
-	python3 - "$gen" "$cnt" "$lag" "${relay_events:-0}" "${sink_records:-0}" "$(( $(date +%s) - t_start ))" <<'EOF'
+	kafka=$(timeout 10 "$tools/kafka-offsets" "$bootstrap" debezium.commerce.users debezium.commerce.products 2>/dev/null | tr '\n' ' ' || true)
+	python3 - "$gen" "$cnt" "$lag" "${relay_events:-0}" "${sink_records:-0}" "$(( $(date +%s) - t_start ))" "$kafka" <<'EOF'
 import json, sys
-gen_file, cnt, lag, relay, sink, t = sys.argv[1:]
+gen_file, cnt, lag, relay, sink, t, kafka = sys.argv[1:]
+kafka = kafka.split()
+kafka = dict(zip(kafka[0::2], kafka[1::2]))
 try:
     gen = json.load(open(gen_file))
 except Exception:
@@ -332,10 +336,11 @@ for table in ("users", "products"):
     for topic, v in cnt.get("topics", {}).items():
         if topic.rsplit(".", 1)[-1] == table:
             f = v
-    parts.append("%s: generated %d, written %d in %d objects" % (
-        table, sum(g.get(k, 0) for k in "cud"),
-        sum(f.get(k, 0) for k in "cudr"), f.get("objects", 0)))
-print("[%4ss] %s | relay: %s events, slot lag %s | sink: %s records" % (t, " | ".join(parts), relay, lag, sink))
+    k = kafka.get("debezium.commerce." + table, "?")
+    parts.append("%s %d changes -> Kafka %s -> bucket %d (%d objects)" % (
+        table, sum(g.get(x, 0) for x in "cud"), "?" if k == "-1" else k,
+        f.get("lines", 0), f.get("objects", 0)))
+print("[%4ss] %s | relay %s events, slot lag %s" % (t, " | ".join(parts), relay, lag), flush=True)
 EOF
 }
 
