@@ -39,6 +39,12 @@
 #include "ferry.h"
 #include "../common/wire.h"
 
+/*
+ * The C library's snprintf: PG's replacement has no long double support,
+ * which the float formatter needs.
+ */
+#undef snprintf
+
 /* µs between 1970-01-01 and 2000-01-01 */
 #define UNIX_PG_EPOCH_DIFF_US	INT64CONST(946684800000000)
 #define UNIX_PG_EPOCH_DIFF_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
@@ -340,40 +346,95 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 /*
  * Java (JDK 19+) picks, among the decimals that round to v, those of the
  * minimal length (at least two digits considered when one would do) and of
- * them the closest to v.  PG's shortest-decimal code excludes the rounding
- * interval's bounds, so a shorter decimal lying exactly on a bound (1.0E23,
- * 3.0E10f) is searched for with correctly rounded printf + round-trip.
+ * them the closest to v.  PG's shortest-decimal code never returns a bound
+ * of the rounding interval, but under round-half-even a bound belongs to it
+ * when v's significand is even, and a bound can be much shorter (1.0E23,
+ * 3.0E10f).  So the bounds (exact midpoints to the neighbours, computed in
+ * a wider type) are checked for an exact short decimal.
  */
+static int
+bound_digits(long double mid, double a, bool is_float, char *digits, int *exp)
+{
+	char		buf[64];
+
+	snprintf(buf, sizeof(buf), "%.17Le", mid);
+	if (strtold(buf, NULL) != mid)
+		return 0;				/* needs more than 18 digits */
+
+	/*
+	 * long double cannot tell every 18-digit decimal from the midpoint, so
+	 * make sure the candidate really rounds to the value.
+	 */
+	if (is_float ? strtof(buf, NULL) != (float) a : strtod(buf, NULL) != a)
+		return 0;
+	return parse_decimal(buf, digits, exp);
+}
+
 static void
 java_number(StringInfo out, double v, const char *shortest, bool is_float)
 {
 	char		digits[64];
 	int			exp;
 	int			n;
-	int			p;
+	double		a = fabs(v);
+	bool		even;
+	long double lo,
+				hi;
 
 	n = parse_decimal(shortest, digits, &exp);
-	for (p = 1; p < n; p++)
+	if (is_float)
 	{
-		char		buf[64];
-		bool		ok;
-
-		snprintf(buf, sizeof(buf), "%.*e", p - 1, fabs(v));
-		if (is_float)
-			ok = strtof(buf, NULL) == (float) fabs(v);
-		else
-			ok = strtod(buf, NULL) == fabs(v);
-		if (ok)
+		float		f = (float) a;
+		union
 		{
-			n = parse_decimal(buf, digits, &exp);
-			break;
+			float		f;
+			uint32		u;
+		}			fb;
+
+		fb.f = f;
+		even = (fb.u & 1) == 0;
+		lo = ((long double) f + (long double) nextafterf(f, 0.0f)) / 2;
+		hi = ((long double) f + (long double) nextafterf(f, INFINITY)) / 2;
+	}
+	else
+	{
+		union
+		{
+			double		d;
+			uint64		u;
+		}			db;
+
+		db.d = a;
+		even = (db.u & 1) == 0;
+		lo = ((long double) a + (long double) nextafter(a, 0.0)) / 2;
+		hi = ((long double) a + (long double) nextafter(a, INFINITY)) / 2;
+	}
+	if (even && n > 1 && a != 0)
+	{
+		char		bd[64];
+		int			bexp;
+		int			m;
+
+		m = bound_digits(lo, a, is_float, bd, &bexp);
+		if (m > 0 && m < n)
+		{
+			memcpy(digits, bd, m + 1);
+			n = m;
+			exp = bexp;
+		}
+		m = bound_digits(hi, a, is_float, bd, &bexp);
+		if (m > 0 && m < n && !isinf(hi))
+		{
+			memcpy(digits, bd, m + 1);
+			n = m;
+			exp = bexp;
 		}
 	}
 	if (n == 1)
 	{
 		char		two[64];
 
-		snprintf(two, sizeof(two), "%.1e", fabs(v));
+		snprintf(two, sizeof(two), "%.1e", a);
 		n = parse_decimal(two, digits, &exp);
 	}
 	java_layout(out, signbit(v) != 0, digits, n, exp);
