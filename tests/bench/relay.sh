@@ -10,7 +10,7 @@
 #   pg_recvlogical ceiling  (the ferry plugin, format relay, to /dev/null, BENCH_REPS runs)
 #   Debezium 3.6.1          (Kafka Connect 4.3.1 standalone worker, pgoutput, one run)
 # Then commit->Kafka latency at a steady BENCH_RATE (10000) changes/s for BENCH_LAT_S (30) s.
-# Env: BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S.
+# Env: BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S, BENCH_RELAY_REPS (min(BENCH_REPS, 2)).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -193,7 +193,7 @@ print("\t".join(["relay", "Debezium 3.6.1 (Connect standalone, pgoutput)", "1", 
 PY
 }
 
-for rep in $(seq "$BENCH_REPS"); do
+for rep in $(seq "${BENCH_RELAY_REPS:-$(( BENCH_REPS < 2 ? BENCH_REPS : 2 ))}"); do
 	[ -n "$have_ferry" ] && { run_ceiling "$rep" && log "relay: rep $rep pg_recvlogical ceiling done"; }
 	[ -n "$have_relay" ] && { run_relay "$rep" && log "relay: rep $rep ferry-relay done"; }
 	if [ "$rep" = 1 ] && [ -n "$have_dbz" ]; then
