@@ -23,7 +23,9 @@ checked, and when the parsed records are equal the raw JSON text is compared too
 When relay/ferry-relay is built, the pipeline is checked too: ferry-relay streams a fourth
 ferry slot (format relay, the "defaults" options) into a real Kafka 3.9 broker, and the Kafka
 records (key/value bytes, headers) are compared with the same Debezium records, per topic
-(build/conformance/relay/).
+(build/conformance/relay/). Then both snapshot the tables the workload left (Debezium
+snapshot.mode=initial, ferry-relay snapshot.mode=initial_only, topic prefix "snap"), compared
+the same way except for each side's own source ts/lsn/txId/sequence (build/conformance/snapshot/).
 
 Known, accepted differences go into ACCEPTED ("<scenario>/<topic>:<path>" pattern -> reason).
 Per scenario, build/conformance/<scenario>/ gets debezium.jsonl, ferry.jsonl and report.txt
@@ -459,8 +461,9 @@ def split_record(line: str) -> dict[str, str]:
 
 
 class Rec:
-    def __init__(self, line: str, side: str):
+    def __init__(self, line: str, side: str, snapshot: bool = False):
         self.line = line
+        self.snapshot = snapshot
         raw = split_record(line)
         self.raw_exempt = False     # raw text not comparable (normalised a random part)
         self.raw_key = raw.get("key", "null")
@@ -477,6 +480,9 @@ class Rec:
                 p.pop(f, None)
             if isinstance(p.get("source"), dict):
                 p["source"].pop("version", None)
+                if snapshot:   # each side reads its own snapshot: its own time, LSN, xid
+                    for f in SNAPSHOT_SOURCE_DROP:
+                        p["source"].pop(f, None)
         if isinstance(p, dict) and isinstance(p.get("data_collections"), list):
             # Debezium names transactional messages' pseudo collection by a Java object's
             # toString(): "...LogicalDecodingMessageId@<identity hash>", random per run
@@ -520,8 +526,13 @@ RAW_NORM = [(re.compile(r'"ts_(ms|us|ns)":-?\d+'), r'"ts_\1":0'),
             (re.compile(r'(\$LogicalDecodingMessageId)@[0-9a-f]+"'), r'\1@<hash>"')]
 
 
-def raw_norm(s: str) -> str:
-    for rx, rep in RAW_NORM:
+SNAPSHOT_SOURCE_DROP = ("ts_ms", "ts_us", "ts_ns", "lsn", "txId", "sequence")
+RAW_NORM_SNAPSHOT = [(re.compile(r'"(lsn|txId)":-?\d+'), r'"\1":0'),
+                     (re.compile(r'"sequence":"(?:[^"\\]|\\.)*"'), '"sequence":""')]
+
+
+def raw_norm(s: str, snapshot: bool = False) -> str:
+    for rx, rep in RAW_NORM + (RAW_NORM_SNAPSHOT if snapshot else []):
         s = rx.sub(rep, s)
     return s
 
@@ -598,7 +609,7 @@ def compare_records(d: Rec, f: Rec) -> list:
     if not out:
         if d.raw_key != f.raw_key:
             out.append(("key", _raw_ctx(d.raw_key, f.raw_key), "", "raw JSON text differs"))
-        rd, rf = raw_norm(d.raw_value), raw_norm(f.raw_value)
+        rd, rf = raw_norm(d.raw_value, d.snapshot), raw_norm(f.raw_value, f.snapshot)
         if rd != rf and not (d.raw_exempt or f.raw_exempt):
             out.append(("value", _raw_ctx(rd, rf), "", "raw JSON text differs"))
     return out
@@ -638,11 +649,15 @@ def _dbz_classpath() -> str:
     return f"{cls}:{lib}/*"
 
 
-def run_debezium(pg, db: str, scenario: str, workdir: pathlib.Path, timeout: float = 150.0) -> list[str]:
+def run_debezium(pg, db: str, scenario: str, workdir: pathlib.Path, timeout: float = 150.0,
+                 options: dict | None = None, done_marker: str = f'"prefix":"{END_PREFIX}"') -> list[str]:
+    """DbzDump with slot dbz_<scenario>; options default to the scenario's (plus topic.prefix,
+    slot.name, snapshot.mode=no_data, which they may override). Stops once done_marker is in
+    the output (or after 20 s without new records)."""
     settings = {"topic.prefix": PREFIX, "plugin.name": "pgoutput", "slot.name": f"dbz_{scenario}",
                 "publication.name": DBZ_PUB, "publication.autocreate.mode": "disabled",
                 "snapshot.mode": "no_data"}
-    for k, v in SCENARIOS[scenario]["options"].items():
+    for k, v in (SCENARIOS[scenario]["options"] if options is None else options).items():
         settings["converter.schemas.enable" if k == "schemas.enable" else k] = v
     props = {
         "name": f"ferry-conformance-{scenario}",
@@ -679,7 +694,7 @@ def run_debezium(pg, db: str, scenario: str, workdir: pathlib.Path, timeout: flo
     try:
         while time.monotonic() < deadline:
             text = out.read_text(errors="replace") if out.exists() else ""
-            if f'"prefix":"{END_PREFIX}"' in text:
+            if done_marker in text:
                 done = True
                 break
             if len(text) != size:
@@ -717,6 +732,12 @@ def read_ferry(pg, db: str, scenario: str) -> list[str]:
 
 RELAY_BIN = REPO / "relay" / "ferry-relay"
 RELAY_SCENARIO = "defaults"   # the relay is compared with this scenario's Debezium records
+# Snapshot check: after the workload, Debezium (snapshot.mode=initial, new slot) and ferry-relay
+# (snapshot.mode=initial_only) both snapshot the tables under topic prefix "snap"; the source
+# block's ts/lsn/txId/sequence are each side's own and are left out of the comparison.
+SNAP_PREFIX = "snap"
+SNAPSHOT_TOPICS = [f"{SNAP_PREFIX}.public.{t}" for t in
+                   ("types", "full_t", "idx_t", "nopk_full", "toast_t", "defaults_t")]
 
 
 def _yaml_value(k: str, v: str) -> str:
@@ -727,10 +748,13 @@ def _yaml_value(k: str, v: str) -> str:
     return json.dumps(v)
 
 
-def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: float = 120.0) -> list[str]:
-    """ferry-relay on slot (created before the workload) -> Kafka; returns the records of every
-    conf.* topic as {"topic","key","value","headers"} lines (key/value: the Kafka bytes)."""
-    opts = {"slot.name": slot, "topic.prefix": PREFIX, "snapshot.mode": "never",
+def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: float = 120.0,
+              prefix: str = PREFIX, snapshot_mode: str = "never") -> list[str]:
+    """ferry-relay on slot -> Kafka, with the RELAY_SCENARIO options. snapshot_mode "never":
+    streams the slot (created before the workload) until the end marker is in Kafka, then
+    SIGTERM; "initial_only": runs until the relay exits by itself. Returns the records of
+    every <prefix>.* topic as {"topic","key","value","headers"} lines (the Kafka bytes)."""
+    opts = {"slot.name": slot, "topic.prefix": prefix, "snapshot.mode": snapshot_mode,
             "schema.include.list": "public,shop", "topic.partitions": "1", "log.level": "info",
             **SCENARIOS[RELAY_SCENARIO]["options"]}
     lines = ["postgres:", f"  conninfo: {json.dumps(pg.dsn_for(db))}",
@@ -739,6 +763,10 @@ def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: flo
     cfg = workdir / "relay.yaml"
     cfg.write_text("\n".join(lines) + "\n")
     log = workdir / "relay.log"
+
+    def tail():
+        return f"log {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+
     with open(log, "wb") as lf:
         proc = subprocess.Popen([str(RELAY_BIN), "-c", str(cfg)], stdout=lf, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -746,15 +774,16 @@ def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: flo
     try:
         deadline = time.monotonic() + timeout
         while True:
-            msgs = kafka.read_topic(f"{PREFIX}.message", timeout=1)
-            if any(m[2] and END_PREFIX.encode() in m[2] for m in msgs):
-                break
+            if snapshot_mode == "never":
+                msgs = kafka.read_topic(f"{prefix}.message", timeout=1)
+                if any(m[2] and END_PREFIX.encode() in m[2] for m in msgs):
+                    break
             if proc.poll() is not None:
-                raise RuntimeError(f"ferry-relay exited ({proc.returncode}) before the end marker; "
-                                   f"log {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+                if snapshot_mode != "never" and proc.returncode == 0:
+                    break
+                raise RuntimeError(f"ferry-relay exited ({proc.returncode}) before it was done; {tail()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the end marker did not reach Kafka within {timeout:.0f}s; log {log}:\n"
-                                   + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+                raise RuntimeError(f"ferry-relay not done within {timeout:.0f}s; {tail()}")
             time.sleep(0.5)
     finally:
         if proc.poll() is None:
@@ -765,13 +794,13 @@ def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: flo
                 proc.kill()
                 proc.wait()
         (workdir / "relay.pid").unlink(missing_ok=True)
-    return kafka_lines(kafka)
+    return kafka_lines(kafka, prefix)
 
 
-def kafka_lines(kafka) -> list[str]:
-    """Every record of the conf.* topics as a {"topic","key","value","headers"} line."""
+def kafka_lines(kafka, prefix: str = PREFIX) -> list[str]:
+    """Every record of the <prefix>.* topics as a {"topic","key","value","headers"} line."""
     out = []
-    for topic in sorted(t for t in kafka.topics() if t.startswith(PREFIX + ".")):
+    for topic in sorted(t for t in kafka.topics() if t.startswith(prefix + ".")):
         for _part, _off, key, value, headers in kafka.read_topic(topic, timeout=5):
             h = ",".join(json.dumps(n) + ":" + json.dumps(v.decode("utf-8", "replace") if v is not None else None)
                          for n, v in headers)
@@ -944,9 +973,39 @@ def conformance(pg, rundir, request):
                 o.report = f"ERROR: {o.error}\n\n" + o.report
             (out_dir / "report.txt").write_text(o.report)
             print(o.report)
+
+            # snapshots of what the workload left, by both
+            o = outcomes["snapshot"] = Outcome("snapshot", SCENARIOS[RELAY_SCENARIO]["options"], False)
+            swork = work / "snapshot"
+            swork.mkdir(exist_ok=True)
+            dopts = {**SCENARIOS[RELAY_SCENARIO]["options"], "topic.prefix": SNAP_PREFIX,
+                     "snapshot.mode": "initial"}
+            dlines = run_debezium(pg, db, "snap", swork, options=dopts, done_marker='"snapshot":"last"')
+            slines = []
+            try:
+                slines = run_relay(pg, request.getfixturevalue("kafka"), db, "ferry_snap", swork,
+                                   prefix=SNAP_PREFIX, snapshot_mode="initial_only")
+            except Exception as e:  # noqa: BLE001
+                o.error = f"relay snapshot failed: {e}"
+            out_dir = OUT_DIR / "snapshot"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "debezium.jsonl").write_text("\n".join(dlines) + "\n")
+            (out_dir / "ferry.jsonl").write_text("\n".join(slines) + "\n")
+            o.dbz = [Rec(ln, "debezium", snapshot=True) for ln in dlines]
+            for ln in slines:
+                try:
+                    o.ferry.append(Rec(ln, "relay", snapshot=True))
+                except Exception as e:  # noqa: BLE001
+                    o.error = o.error or f"a Kafka record written by the relay is not JSON: {e}: {ln[:200]}"
+            compare_all(o.dbz, o.ferry, o)
+            if o.error:
+                o.report = f"ERROR: {o.error}\n\n" + o.report
+            (out_dir / "report.txt").write_text(o.report)
+            print(o.report)
         yield outcomes
     finally:
-        for slot in [f"{side}_{sc}" for sc in SCENARIOS for side in ("ferry", "dbz")] + ["ferry_relay"]:
+        for slot in [f"{side}_{sc}" for sc in SCENARIOS for side in ("ferry", "dbz")] + [
+                "ferry_relay", "ferry_snap", "dbz_snap"]:
             try:
                 pg.sql(f"SELECT pg_drop_replication_slot('{slot}') FROM pg_replication_slots "
                        f"WHERE slot_name = '{slot}' AND NOT active", db=db)
@@ -1008,5 +1067,24 @@ def test_relay_kafka_matches_debezium(conformance, topic):
         pytest.fail(f"no records for {topic} on either side", pytrace=False)
     if bad:
         msg = [f"relay/{topic}: {len(bad)} differences; full report: {OUT_DIR / 'relay' / 'report.txt'}"]
+        msg += bad[:25]
+        pytest.fail("\n".join(msg), pytrace=False)
+
+
+@pytest.mark.parametrize("topic", SNAPSHOT_TOPICS)
+def test_relay_snapshot_matches_debezium(conformance, topic):
+    """Snapshot records (op r) of ferry-relay vs Debezium's initial snapshot."""
+    o = conformance.get("snapshot")
+    if o is None:
+        pytest.skip("relay/ferry-relay is not built")
+    if not o.dbz:
+        pytest.fail("Debezium produced no snapshot records (harness problem)", pytrace=False)
+    if o.error:
+        pytest.fail(o.error, pytrace=False)
+    bad = o.by_topic.get(topic)
+    if bad is None:
+        pytest.fail(f"no records for {topic} on either side", pytrace=False)
+    if bad:
+        msg = [f"snapshot/{topic}: {len(bad)} differences; full report: {OUT_DIR / 'snapshot' / 'report.txt'}"]
         msg += bad[:25]
         pytest.fail("\n".join(msg), pytrace=False)
