@@ -125,3 +125,20 @@ def test_demo_runs_and_counts_match(tmp_path, ferry_bins):
         pid = int(pidfile.read_text())
         assert not pathlib.Path("/proc/%d" % pid).exists() or \
             pathlib.Path("/proc/%d/stat" % pid).read_text().split()[2] == "Z", pidfile.name
+
+
+def test_install_extras_stages_units_and_example(tmp_path):
+    env = dict(os.environ, DESTDIR=str(tmp_path), PREFIX="/opt/ferry")
+    env.pop("SYSCONFDIR", None)
+    env.pop("SYSTEMDUNITDIR", None)
+    subprocess.run(["sh", str(TOOLS / "install-extras.sh")], env=env, check=True,
+                   capture_output=True, timeout=60)
+    unit = (tmp_path / "opt/ferry/lib/systemd/system/ferry-relay.service").read_text()
+    assert "ExecStart=/opt/ferry/bin/ferry-relay -c /opt/ferry/etc/ferry/ferry.yaml" in unit
+    assert "User=ferry" in unit and "Restart=on-failure" in unit and "KillSignal=SIGTERM" in unit
+    sink = (tmp_path / "opt/ferry/lib/systemd/system/ferry-sink.service").read_text()
+    assert "ExecStart=/opt/ferry/bin/ferry-sink -c /opt/ferry/etc/ferry/ferry.yaml" in sink
+    assert "@" not in unit + sink
+    example = tmp_path / "opt/ferry/etc/ferry/ferry.yaml.example"
+    assert example.exists() and "relay:" in example.read_text()
+    assert (tmp_path / "opt/ferry/share/ferry/sql/commerce.sql").exists()

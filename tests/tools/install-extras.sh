@@ -33,9 +33,15 @@ if [ -f "$top/ferry.example.yaml" ]; then
 	install -m 0644 "$top/ferry.example.yaml" "$confdir/ferry.yaml.example"
 else
 	tmp=$(mktemp)
-	for part in relay/ferry-relay.example.yaml sink/ferry-sink.example.yaml; do
-		[ -f "$top/$part" ] && { cat "$top/$part"; echo; } >>"$tmp"
-	done
+	# the relay's part has postgres:, kafka:, relay:; the sink's kafka: would repeat it
+	[ -f "$top/relay/ferry-relay.example.yaml" ] && { cat "$top/relay/ferry-relay.example.yaml"; echo; } >>"$tmp"
+	if [ -f "$top/sink/ferry-sink.example.yaml" ]; then
+		if [ -s "$tmp" ]; then
+			awk '/^[^ \t#]/ { skip = ($0 ~ /^kafka:/) } !skip' "$top/sink/ferry-sink.example.yaml" >>"$tmp"
+		else
+			cat "$top/sink/ferry-sink.example.yaml" >>"$tmp"
+		fi
+	fi
 	if [ -s "$tmp" ]; then
 		install -m 0644 "$tmp" "$confdir/ferry.yaml.example"
 	fi
