@@ -100,9 +100,10 @@ fi
 [ "$mode" = demo ] && { say "deps (--demo)" "done"; exit 0; }
 
 # ---------------------------------------------------------------- maven jar folders
-# $1 name, $2 pom, $3 output dir, $4 marker glob. Re-fetched when the pom changes.
+# $1 label, $2 pom, $3 output dir, $4 marker glob. Re-fetched when the pom changes.
 mvn_lib() {
-	local name=$1 pom=$2 out=$3 marker=$4 sum stamp t0
+	local name=$1 pom=$2 out=$3 marker=$4 sum stamp t0 mlog
+	mlog=$cache/mvn-$(basename "$pom" .xml).log
 	sum=$(sha256sum "$pom" | cut -c1-16)
 	stamp=$out/.pom-$sum
 	if [ -f "$stamp" ] && compgen -G "$out/$marker" >/dev/null; then
@@ -112,8 +113,8 @@ mvn_lib() {
 	t0=$(now)
 	rm -rf "$out.tmp"
 	mvn -B -q -f "$pom" org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$out.tmp" >"$cache/mvn-$name.log" 2>&1 ||
-		{ tail -n 40 "$cache/mvn-$name.log" >&2; echo "deps.sh: maven failed for $name" >&2; exit 1; }
+		-DincludeScope=runtime -DoutputDirectory="$out.tmp" >"$mlog" 2>&1 ||
+		{ tail -n 40 "$mlog" >&2; echo "deps.sh: maven failed for $name" >&2; exit 1; }
 	rm -rf "$out"
 	mv "$out.tmp" "$out"
 	touch "$stamp"
