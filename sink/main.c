@@ -358,6 +358,7 @@ main(int argc, char **argv)
 	if (cfg_load(file, sink_options, foreign_sections, &conf, errbuf, sizeof(errbuf)) != 0)
 	{
 		log_error("%s", errbuf);
+		cfg_free(sink_options, &conf);	/* what was loaded before the error */
 		return SINK_EXIT_CONFIG;
 	}
 	if (log_level_parse(conf.log_level, &level))
