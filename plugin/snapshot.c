@@ -89,18 +89,71 @@ snapshot_marker(FerryOptions *opts, bool first_row, bool last_row)
 	return "true";
 }
 
-static void
-put_bytea(Tuplestorestate *ts, TupleDesc desc, StringInfo frame)
+static Datum
+frame_datum(StringInfo frame)
 {
 	bytea	   *b = palloc(VARHDRSZ + frame->len);
-	Datum		values[1];
-	bool		nulls[1] = {false};
 
 	SET_VARSIZE(b, VARHDRSZ + frame->len);
 	memcpy(VARDATA(b), frame->data, frame->len);
-	values[0] = PointerGetDatum(b);
-	tuplestore_putvalues(ts, desc, values, nulls);
-	pfree(b);
+	return PointerGetDatum(b);
+}
+
+/* State of one snapshot_table() scan, kept across calls */
+typedef struct SnapState
+{
+	FerryOptions opts;
+	Relation	rel;
+	FerryRelInfo *ri;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	HeapTuple	next;			/* look-ahead row (copied), NULL at the end */
+	bool		first;
+	bool		schema_pending;
+	bool		closed;
+	char	   *dbname;
+	FerrySource src;
+	MemoryContext rowcxt;
+	StringInfoData frame;
+	StringInfoData key;
+	StringInfoData val;
+} SnapState;
+
+/*
+ * End the scan.  Runs when the rows are exhausted, or from the executor's
+ * shutdown of the expression context when the caller stops early (our
+ * callback is registered after funcapi's, so it runs before
+ * multi_call_memory_ctx goes away).
+ */
+static void
+snap_cleanup(Datum arg)
+{
+	SnapState  *st = (SnapState *) DatumGetPointer(arg);
+
+	if (st->closed)
+		return;
+	st->closed = true;
+	if (st->scan)
+		table_endscan(st->scan);
+	if (st->snapshot)
+		UnregisterSnapshot(st->snapshot);
+	table_close(st->rel, NoLock);
+	ferry_options_free(&st->opts);
+}
+
+static HeapTuple
+fetch_next(SnapState *st, MemoryContext cxt)
+{
+	HeapTuple	t = heap_getnext(st->scan, ForwardScanDirection);
+	MemoryContext old;
+	HeapTuple	copy;
+
+	if (t == NULL)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	copy = heap_copytuple(t);
+	MemoryContextSwitchTo(old);
+	return copy;
 }
 
 /*
@@ -112,134 +165,133 @@ put_bytea(Tuplestorestate *ts, TupleDesc desc, StringInfo frame)
  * caller's transaction id, the caller's transaction start time).
  * Relay format: an 'S' frame (schema id 1) then one 'R' per row; json
  * format: one JSON record per row.  A table the filters exclude yields
- * nothing.
+ * nothing.  One row per call, so a cursor over it streams.
  */
 Datum
 ferry_snapshot_table(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = PG_GETARG_OID(0);
-	ArrayType  *arr = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
-	FerryOptions opts;
-	Relation	rel;
-	FerryRelInfo *ri;
-	MemoryContext rowcxt;
+	FuncCallContext *funcctx;
+	SnapState  *st;
 	MemoryContext old;
-	TableScanDesc scan;
 	HeapTuple	cur;
-	HeapTuple	next;
-	bool		first = true;
-	StringInfoData frame;
-	StringInfoData key;
-	StringInfoData val;
-	FerrySource src;
-	char	   *dbname;
-	AclResult	aclresult;
-	TupleDesc	desc;
+	FerryRecord rec;
+	int64		now;
+	Datum		result;
 
-	if (GetDatabaseEncoding() != PG_UTF8)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ferry requires a database with encoding UTF8")));
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-
-	ferry_options_init(&opts);
-	ferry_options_parse(&opts, options_from_array(arr), true);
-
-	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
-
-	ri = ferry_relinfo_build(&opts, rel, CurrentMemoryContext);
-	dbname = get_database_name(MyDatabaseId);
-	desc = RelationGetDescr(rel);
-
-	memset(&src, 0, sizeof(src));
-	src.ts_us = opts.has_fixed_ts ? opts.fixed_ts_us :
-		opts.has_snap_ts ? opts.snap_ts_us :
-		GetCurrentTransactionStartTimestamp() + UNIX_PG_EPOCH_DIFF_US;
-	src.lsn = opts.has_snap_lsn ? opts.snap_lsn : GetXLogInsertRecPtr();
-	src.has_txid = true;
-	src.txid = opts.has_snap_txid ? opts.snap_txid :
-		(int64) U64FromFullTransactionId(GetTopFullTransactionId());
-	src.schema = ri->schema;
-	src.table = ri->table;
-
-	initStringInfo(&frame);
-	initStringInfo(&key);
-	initStringInfo(&val);
-
-	if (!ri->captured)
+	if (SRF_IS_FIRSTCALL())
 	{
-		table_close(rel, AccessShareLock);
-		ferry_options_free(&opts);
-		return (Datum) 0;
-	}
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		Oid			relid = PG_GETARG_OID(0);
+		ArrayType  *arr = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
+		AclResult	aclresult;
 
-	if (opts.format == FERRY_FORMAT_RELAY)
-	{
-		ferry_write_schema_frame(&frame, &opts, 1, ri);
-		put_bytea(rsinfo->setResult, rsinfo->setDesc, &frame);
-	}
+		if (GetDatabaseEncoding() != PG_UTF8)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ferry requires a database with encoding UTF8")));
+		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("set-valued function called in context that cannot accept a set")));
 
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ferry snapshot row",
-								   ALLOCSET_DEFAULT_SIZES);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	next = heap_getnext(scan, ForwardScanDirection);
-	next = next ? heap_copytuple(next) : NULL;
-	while (next != NULL)
-	{
-		FerryRecord rec;
-		int64		now = ferry_now_us(&opts);
-		HeapTuple	t;
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		st = palloc0(sizeof(SnapState));
+		ferry_options_init(&st->opts);
+		ferry_options_parse(&st->opts, options_from_array(arr), true);
 
-		CHECK_FOR_INTERRUPTS();
-		cur = next;
-		t = heap_getnext(scan, ForwardScanDirection);
-		next = t ? heap_copytuple(t) : NULL;
+		st->rel = table_open(relid, AccessShareLock);
+		if (st->rel->rd_rel->relkind != RELKIND_RELATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not a table", RelationGetRelationName(st->rel))));
+		aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(st->rel));
 
-		old = MemoryContextSwitchTo(rowcxt);
-		src.snapshot = snapshot_marker(&opts, first, next == NULL);
-		first = false;
-
-		resetStringInfo(&key);
-		resetStringInfo(&val);
-		resetStringInfo(&frame);
-		if (ri->nkeys > 0)
-			ferry_encode_key(&key, &opts, ri, desc, cur, false);
-		appendStringInfoString(&val, "{\"before\":null,\"after\":");
-		ferry_encode_row(&val, &opts, ri, desc, cur, NULL);
-		appendStringInfoString(&val, ",\"source\":");
-		ferry_write_source(&val, &opts, dbname, &src);
-		appendStringInfo(&val, ",\"transaction\":null,\"op\":\"r\",\"ts_ms\":" INT64_FORMAT
-						 ",\"ts_us\":" INT64_FORMAT ",\"ts_ns\":" INT64_FORMAT "}",
-						 now / 1000, now, now * 1000);
-
-		memset(&rec, 0, sizeof(rec));
-		rec.topic = ri->topic;
-		rec.schema_id = 1;
-		rec.key_schema = ri->key_schema;
-		rec.value_schema = ri->value_schema;
-		rec.key = ri->nkeys > 0 ? &key : NULL;
-		rec.value = &val;
-		ferry_add_context_headers(&rec, &opts);
-		ferry_write_record(&frame, &opts, &rec);
+		st->ri = ferry_relinfo_build(&st->opts, st->rel, funcctx->multi_call_memory_ctx);
+		st->dbname = get_database_name(MyDatabaseId);
+		st->src.ts_us = st->opts.has_fixed_ts ? st->opts.fixed_ts_us :
+			st->opts.has_snap_ts ? st->opts.snap_ts_us :
+			GetCurrentTransactionStartTimestamp() + UNIX_PG_EPOCH_DIFF_US;
+		st->src.lsn = st->opts.has_snap_lsn ? st->opts.snap_lsn : GetXLogInsertRecPtr();
+		st->src.has_txid = true;
+		st->src.txid = st->opts.has_snap_txid ? st->opts.snap_txid :
+			(int64) U64FromFullTransactionId(GetTopFullTransactionId());
+		st->src.schema = st->ri->schema;
+		st->src.table = st->ri->table;
+		st->first = true;
+		initStringInfo(&st->frame);
+		initStringInfo(&st->key);
+		initStringInfo(&st->val);
+		st->rowcxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
+										   "ferry snapshot row", ALLOCSET_DEFAULT_SIZES);
+		if (st->ri->captured)
+		{
+			st->snapshot = RegisterSnapshot(GetActiveSnapshot());
+			st->scan = table_beginscan(st->rel, st->snapshot, 0, NULL);
+			st->next = fetch_next(st, funcctx->multi_call_memory_ctx);
+			st->schema_pending = (st->opts.format == FERRY_FORMAT_RELAY);
+		}
+		RegisterExprContextCallback(rsinfo->econtext, snap_cleanup, PointerGetDatum(st));
+		funcctx->user_fctx = st;
 		MemoryContextSwitchTo(old);
-
-		put_bytea(rsinfo->setResult, rsinfo->setDesc, &frame);
-		MemoryContextReset(rowcxt);
-		heap_freetuple(cur);
 	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	MemoryContextDelete(rowcxt);
-	ferry_options_free(&opts);
 
-	return (Datum) 0;
+	funcctx = SRF_PERCALL_SETUP();
+	st = (SnapState *) funcctx->user_fctx;
+	CHECK_FOR_INTERRUPTS();
+
+	if (st->schema_pending)
+	{
+		st->schema_pending = false;
+		resetStringInfo(&st->frame);
+		ferry_write_schema_frame(&st->frame, &st->opts, 1, st->ri);
+		SRF_RETURN_NEXT(funcctx, frame_datum(&st->frame));
+	}
+	if (st->next == NULL)
+	{
+		/* st dies with multi_call_memory_ctx: run and drop the callback now */
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		snap_cleanup(PointerGetDatum(st));
+		UnregisterExprContextCallback(rsinfo->econtext, snap_cleanup, PointerGetDatum(st));
+		SRF_RETURN_DONE(funcctx);
+	}
+
+	cur = st->next;
+	st->next = fetch_next(st, funcctx->multi_call_memory_ctx);
+
+	old = MemoryContextSwitchTo(st->rowcxt);
+	now = ferry_now_us(&st->opts);
+	st->src.snapshot = snapshot_marker(&st->opts, st->first, st->next == NULL);
+	st->first = false;
+	resetStringInfo(&st->key);
+	resetStringInfo(&st->val);
+	resetStringInfo(&st->frame);
+	if (st->ri->nkeys > 0)
+		ferry_encode_key(&st->key, &st->opts, st->ri, RelationGetDescr(st->rel), cur, false);
+	appendStringInfoString(&st->val, "{\"before\":null,\"after\":");
+	ferry_encode_row(&st->val, &st->opts, st->ri, RelationGetDescr(st->rel), cur, NULL);
+	appendStringInfoString(&st->val, ",\"source\":");
+	ferry_write_source(&st->val, &st->opts, st->dbname, &st->src);
+	appendStringInfo(&st->val, ",\"transaction\":null,\"op\":\"r\",\"ts_ms\":" INT64_FORMAT
+					 ",\"ts_us\":" INT64_FORMAT ",\"ts_ns\":" INT64_FORMAT "}",
+					 now / 1000, now, now * 1000);
+
+	memset(&rec, 0, sizeof(rec));
+	rec.topic = st->ri->topic;
+	rec.schema_id = 1;
+	rec.key_schema = st->ri->key_schema;
+	rec.value_schema = st->ri->value_schema;
+	rec.key = st->ri->nkeys > 0 ? &st->key : NULL;
+	rec.value = &st->val;
+	ferry_add_context_headers(&rec, &st->opts);
+	ferry_write_record(&st->frame, &st->opts, &rec);
+	MemoryContextSwitchTo(old);
+
+	result = frame_datum(&st->frame);
+	MemoryContextReset(st->rowcxt);
+	heap_freetuple(cur);
+	SRF_RETURN_NEXT(funcctx, result);
 }

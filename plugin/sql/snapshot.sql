@@ -48,3 +48,13 @@ RESET ROLE;
 DROP ROLE ferry_snap_nobody;
 -- filtered-out tables yield nothing
 SELECT count(*) FROM ferry.snapshot_table('snap1', '{schema.include.list=other}');
+-- one row per call: a cursor streams, and closing it early ends the scan
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+DECLARE c NO SCROLL CURSOR FOR SELECT chr(get_byte(f, 0)) FROM ferry.snapshot_table('snap1', '{format=relay}') AS f;
+FETCH 2 FROM c;
+FETCH 10 FROM c;
+CLOSE c;
+DECLARE c2 NO SCROLL CURSOR FOR SELECT length(f) > 0 FROM ferry.snapshot_table('snap1') AS f;
+FETCH 1 FROM c2;
+CLOSE c2;
+COMMIT;
