@@ -149,11 +149,16 @@ if [ -n "$config" ]; then
 	[ -f "$config" ] || die "could not open configuration file \"$config\""
 	config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
 	cfgfile=$config
-	conninfo=${FERRY_PG_CONNINFO:-$(python3 "$tools/demo_check.py" yaml-get "$config" postgres conninfo)}
-	bootstrap=$(python3 "$tools/demo_check.py" yaml-get "$config" kafka bootstrap.servers)
-	target=${FERRY_SINK_TARGET:-$(python3 "$tools/demo_check.py" yaml-get "$config" sink target)}
+	yget() { python3 "$tools/demo_check.py" yaml-get "$config" "$1"; }
+	conninfo=${FERRY_PG_CONNINFO:-$(yget postgres/conninfo)}
+	bootstrap=$(yget kafka/bootstrap.servers)
+	target=${FERRY_SINK_TARGET:-$(yget sink/target)}
 	target=${target:-s3://commerce}
-	s3ep=$(python3 "$tools/demo_check.py" yaml-get "$config" sink endpoint)
+	# what demo_check.py needs to read an s3:// target, unless the environment says it
+	v=$(yget sink/s3/endpoint); [ -z "$v" ] || export FERRY_S3_ENDPOINT=${FERRY_S3_ENDPOINT:-${AWS_ENDPOINT_URL:-$v}}
+	v=$(yget sink/s3/region); [ -z "$v" ] || export AWS_REGION=${AWS_REGION:-$v}
+	v=$(yget sink/s3/access.key.id); [ -z "$v" ] || export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-$v}
+	v=$(yget sink/s3/secret.access.key); [ -z "$v" ] || export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-$v}
 	[ -n "$conninfo" ] || die "$config has no postgres.conninfo"
 	say "using $config: database \"$conninfo\", Kafka $bootstrap, target $target"
 else
@@ -263,7 +268,7 @@ fi
 "$top/sink/ferry-sink" -c "$cfgfile" --check-config >"$logs/sink-check.log" 2>&1 ||
 	fail_with_log "ferry-sink rejected $cfgfile" "$logs/sink-check.log"
 
-slot=$(python3 "$tools/demo_check.py" yaml-get "$cfgfile" relay slot.name); slot=${slot:-ferry}
+slot=$(python3 "$tools/demo_check.py" yaml-get "$cfgfile" relay/slot.name); slot=${slot:-ferry}
 start_bg relay "$logs/ferry-relay.log" "$top/relay/ferry-relay" -c "$cfgfile"
 say "ferry-relay started (pid $(pid_of relay), log $logs/ferry-relay.log)"
 for _ in $(seq 300); do
@@ -389,7 +394,7 @@ if [ "${target#file://}" != "$target" ]; then
 		echo "  $t/: $n objects, first ${first#"$bucket"/}"
 	done
 else
-	echo "objects: $target (endpoint ${AWS_ENDPOINT_URL:-${FERRY_S3_ENDPOINT:-$s3ep}})"
+	echo "objects: $target (endpoint ${FERRY_S3_ENDPOINT:-${AWS_ENDPOINT_URL:-default}})"
 fi
 echo "logs:    $logs/"
 echo "config:  $cfgfile"

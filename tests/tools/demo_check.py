@@ -3,7 +3,7 @@
 
     demo_check.py count  TARGET [--since-ms MS]            one JSON object on stdout
     demo_check.py report TARGET --expected GEN.json [--since-ms MS] [--tables users,products]
-    demo_check.py yaml-get FILE SECTION KEY                 print a scalar of ferry.yaml
+    demo_check.py yaml-get FILE KEY/PATH                    print a scalar of ferry.yaml
 
 TARGET is the sink's target: file:///dir[/prefix] or s3://bucket[/prefix]. For s3:// the
 endpoint and credentials come from FERRY_S3_ENDPOINT (or AWS_ENDPOINT_URL), AWS_REGION
@@ -209,35 +209,53 @@ def report(result, expected, tables):
     return ok
 
 
-def yaml_get(path, section, key):
-    """a scalar at section/key of ferry.yaml; PyYAML when present, else a two-level reader"""
+def yaml_get(path, keypath):
+    """the scalar at keypath ("sink/s3/endpoint") of ferry.yaml, or "".
+
+    PyYAML when present; otherwise a reader of block maps with scalar values, which is
+    what ferry.yaml uses (flow sequences are returned as written)."""
+    keys = keypath.split("/")
     try:
         import yaml  # noqa: PLC0415
-        with open(path) as fh:
-            doc = yaml.safe_load(fh) or {}
-        v = (doc.get(section) or {}).get(key)
-        return "" if v is None else str(v)
     except ImportError:
-        pass
-    cur = None
+        yaml = None
+    if yaml is not None:
+        with open(path) as fh:
+            node = yaml.safe_load(fh) or {}
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        if node is None or isinstance(node, (dict, list)):
+            return ""
+        return str(node).lower() if isinstance(node, bool) else str(node)
+    stack = []  # (indent, key) of the open maps
     with open(path) as fh:
         for raw in fh:
-            line = raw.split(" #", 1)[0].rstrip()
-            if not line.strip() or line.lstrip().startswith("#"):
+            line = raw.rstrip("\n")
+            body = line.lstrip(" ")
+            if not body or body.startswith("#") or body.startswith("- "):
                 continue
-            if not line[0].isspace():
-                cur = line.rstrip(":").strip()
+            indent = len(line) - len(body)
+            k, sep, v = body.partition(":")
+            if not sep:
                 continue
-            if cur == section:
-                k, sep, v = line.strip().partition(":")
-                if sep and k.strip() == key:
-                    return v.strip().strip("'\"")
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            v = v.strip()
+            if v.startswith(("'", '"')):
+                q = v[0]
+                v = v[1:v.index(q, 1)] if q in v[1:] else v[1:]
+            else:
+                v = v.split(" #", 1)[0].strip()
+            if [key for _, key in stack] + [k.strip()] == keys:
+                return v
+            if not v:
+                stack.append((indent, k.strip()))
     return ""
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[1] == "yaml-get" and len(argv) == 5:
-        print(yaml_get(argv[2], argv[3], argv[4]))
+    if len(argv) == 4 and argv[1] == "yaml-get":
+        print(yaml_get(argv[2], argv[3]))
         return 0
     if len(argv) < 3 or argv[1] not in ("count", "report"):
         print(__doc__, file=sys.stderr)
