@@ -3,12 +3,13 @@
 # postgres user, against a temporary server): Ferry's schema, extension and role.
 set -euo pipefail
 
+sqldir=${FERRY_SQL_DIR:-/usr/share/ferry}
 psql=(psql -X -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-postgres}")
 
 if [ "${FERRY_CREATE_COMMERCE:-true}" = true ]; then
-	"${psql[@]}" -f /usr/share/ferry/commerce.sql
+	"${psql[@]}" -f "$sqldir/commerce.sql"
 fi
-"${psql[@]}" -v relay_password="'${FERRY_RELAY_PASSWORD:-ferry}'" -f /usr/share/ferry/setup-postgres.sql
+"${psql[@]}" -v relay_password="'${FERRY_RELAY_PASSWORD:-ferry}'" -f "$sqldir/setup-postgres.sql"
 
 # the relay connects from other containers: allow it replication (pg_hba's "all"
 # does not cover the replication pseudo-database) and the database
