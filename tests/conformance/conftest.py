@@ -16,4 +16,3 @@ s3 = _mod.s3
 ferry_bins = _mod.ferry_bins
 spawn = _mod.spawn
 pytest_runtest_makereport = _mod.pytest_runtest_makereport
-REPO = _mod.REPO
