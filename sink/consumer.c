@@ -83,6 +83,7 @@ struct sink_consumer
 	sink_format_t fmt;
 	bool		gzip;
 	sink_part_t *parts;
+	sink_part_t *last_part;		/* lookup cache: records come in runs */
 	size_t		buffered;		/* bytes in all batches */
 	int			exit_code;		/* non-zero: stop with this code */
 
@@ -108,9 +109,13 @@ now_ms(void)
 static sink_part_t *
 part_find(sink_consumer_t *c, const char *topic, int32_t partition)
 {
-	for (sink_part_t *p = c->parts; p; p = p->next)
+	sink_part_t *p = c->last_part;
+
+	if (p && p->partition == partition && strcmp(p->topic, topic) == 0)
+		return p;
+	for (p = c->parts; p; p = p->next)
 		if (p->partition == partition && strcmp(p->topic, topic) == 0)
-			return p;
+			return c->last_part = p;
 	return NULL;
 }
 

@@ -380,7 +380,13 @@ s3_request_once(sink_s3_t *s3, const char *method, const char *key,
 	{
 		if (resp->curl_err[0] == '\0')
 			snprintf(resp->curl_err, sizeof(resp->curl_err), "%s", curl_easy_strerror(resp->cc));
-		rc = S3_RETRY;
+		/* certificate and URL problems do not go away by retrying */
+		if (resp->cc == CURLE_PEER_FAILED_VERIFICATION || resp->cc == CURLE_SSL_CACERT_BADFILE ||
+			resp->cc == CURLE_SSL_CERTPROBLEM || resp->cc == CURLE_SSL_ISSUER_ERROR ||
+			resp->cc == CURLE_UNSUPPORTED_PROTOCOL || resp->cc == CURLE_URL_MALFORMAT)
+			rc = S3_FATAL;
+		else
+			rc = S3_RETRY;
 		goto done;
 	}
 	curl_easy_getinfo(s3->curl, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -450,3 +450,80 @@ def test_sink_check_config_and_errors(kafka, s3, rundir, ferry_bins):
     assert r.returncode == 0 and r.stdout.startswith("ferry-sink ")
     r = subprocess.run([str(ferry_bins.require("sink"))], capture_output=True, text=True)
     assert r.returncode == 2 and "-c" in r.stderr
+
+
+class _TlsBucket:
+    """keys()/get() over a boto3 client, for Listing."""
+
+    def __init__(self, client, bucket):
+        self.client, self.bucket = client, bucket
+
+    def keys(self, prefix=""):
+        out = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                           Prefix=prefix):
+            out.extend(o["Key"] for o in page.get("Contents", []))
+        return sorted(out)
+
+    def get(self, key):
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+
+def _versitygw() -> str:
+    import shutil
+    for c in (os.environ.get("VERSITYGW"), shutil.which("versitygw"),
+              os.path.expanduser("~/go/bin/versitygw")):
+        if c and os.access(c, os.X_OK):
+            return c
+    pytest.skip("versitygw not found")
+
+
+def test_sink_https_certificate_verification(kafka, rundir, spawn, ferry_bins):
+    """HTTPS endpoint: verified with ca.file; an unknown CA is fatal (exit 3); tls.verify=false."""
+    import boto3
+    from botocore.config import Config
+    from conftest import free_ports
+    d = rundir / uniq("tls-")
+    (d / "data").mkdir(parents=True)
+    (d / "meta").mkdir()
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    port = free_ports(1)
+    spawn([_versitygw(), "--port", f"127.0.0.1:{port}", "--region", "us-east-1", "--cert", str(cert),
+           "--key", str(key), "--quiet", "posix", "--sidecar", str(d / "meta"), str(d / "data")],
+          "versitygw-tls", env={"ROOT_ACCESS_KEY": "tlsadmin", "ROOT_SECRET_KEY": "tlssecret123"})
+    endpoint = f"https://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", verify=str(cert),
+                          aws_access_key_id="tlsadmin", aws_secret_access_key="tlssecret123",
+                          config=Config(s3={"addressing_style": "path"}))
+
+    def bucket_made():
+        try:
+            client.create_bucket(Bucket="commerce")
+            return True
+        except Exception:
+            return False
+    wait_until(bucket_made, 30, "versitygw with TLS")
+
+    topic = f"{uniq('tls')}.commerce.users"
+    create_topic(kafka, topic, 1)
+    produce(kafka.bootstrap, topic, 0, range(45))
+    group = uniq("g-")
+    creds = {"endpoint": endpoint, "access.key.id": "tlsadmin", "secret.access.key": "tlssecret123"}
+    cfg = sink_config(rundir, "tls-nocas", kafka, target="s3://commerce", topics=[topic], group=group,
+                      s3opts=creds)
+    r = run_sink(ferry_bins, cfg, "--check-config")
+    assert r.returncode == 3 and "certificate" in r.stderr.lower(), r.stderr
+    r = run_sink(ferry_bins, cfg)
+    assert r.returncode == 3 and "could not list bucket" in r.stderr, r.stderr
+    cfg = sink_config(rundir, "tls-noverify", kafka, target="s3://commerce", topics=[topic],
+                      group=group, s3opts={**creds, "tls.verify": False})
+    assert run_sink(ferry_bins, cfg, "--check-config").returncode == 0
+    cfg = sink_config(rundir, "tls-ca", kafka, target="s3://commerce", topics=[topic], group=group,
+                      s3opts={**creds, "ca.file": str(cert)})
+    proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-tls")
+    ends = wait_committed(kafka, group, topic, 1, proc)
+    assert stop(proc) == 0
+    check_exactly_once(Listing(s3=_TlsBucket(client, "commerce")), topic, ends, flush_size=20)
