@@ -964,7 +964,7 @@ hstore_token(const char **pp, StringInfo tok)
 }
 
 static void
-write_hstore_json(StringInfo out, const char *txt)
+write_hstore(StringInfo out, const char *txt, bool as_map)
 {
 	const char *p = txt;
 	int			cap = 8,
@@ -1027,7 +1027,10 @@ write_hstore_json(StringInfo out, const char *txt)
 			appendStringInfoString(&js, "null");
 	}
 	appendStringInfoChar(&js, '}');
-	ferry_json_string(out, js.data, js.len);
+	if (as_map)
+		appendBinaryStringInfo(out, js.data, js.len);
+	else
+		ferry_json_string(out, js.data, js.len);
 }
 
 /* ---------------------------------------------------------------------
@@ -1203,10 +1206,11 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				Name		nm = DatumGetName(d);
 
 				/*
-				 * Debezium 3.6.1 maps name to a string but has no converter for
-				 * it: the value is only passed through as "unknown data".
+				 * Debezium 3.6.1 maps name to a string but its pgoutput path has
+				 * no converter for it: streamed values pass only as "unknown
+				 * data".  Snapshot reads (JDBC) get the string.
 				 */
-				if (opts->include_unknown)
+				if (opts->include_unknown || opts->in_snapshot)
 					write_string(out, NameStr(*nm), strlen(NameStr(*nm)), hdr);
 				else
 					appendStringInfoString(out, "null");
@@ -1370,7 +1374,7 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 			{
 				char	   *s = OutputFunctionCall(&t->outfunc, d);
 
-				write_hstore_json(out, s);
+				write_hstore(out, s, opts->hstore_mode == FERRY_HSTORE_MAP);
 				pfree(s);
 				break;
 			}
@@ -1390,7 +1394,9 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 void
 ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 {
-	static const char *ph = FERRY_UNAVAILABLE;
+	const char *ph = opts->placeholder;
+	const unsigned char *pb = (const unsigned char *) opts->placeholder_bytes;
+	int			pl = opts->placeholder_len;
 	int			i;
 
 	switch (t->toast)
@@ -1404,7 +1410,7 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 		case FT_BYTES:
 			/* bytes: the placeholder's bytes; hex: the string; base64: null */
 			if (opts->binary_mode == FERRY_BINARY_BYTES)
-				ferry_base64(out, (const unsigned char *) ph, strlen(ph), false);
+				ferry_base64(out, pb, pl, false);
 			else if (opts->binary_mode == FERRY_BINARY_HEX)
 				ferry_json_cstring(out, ph);
 			else
@@ -1417,20 +1423,35 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 			break;
 		case FT_BYTES_ARRAY:
 			appendStringInfoChar(out, '[');
-			ferry_base64(out, (const unsigned char *) ph, strlen(ph), false);
+			ferry_base64(out, pb, pl, false);
 			appendStringInfoChar(out, ']');
 			break;
 		case FT_INT_ARRAY:
+			/* Java bytes are signed */
 			appendStringInfoChar(out, '[');
-			for (i = 0; ph[i]; i++)
-				appendStringInfo(out, "%s%d", i ? "," : "", (int) ph[i]);
+			for (i = 0; i < pl; i++)
+				appendStringInfo(out, "%s%d", i ? "," : "", (int) (signed char) pb[i]);
 			appendStringInfoChar(out, ']');
 			break;
 		case FT_HSTORE:
-			ferry_json_cstring(out, "{\"" FERRY_UNAVAILABLE "\":\"" FERRY_UNAVAILABLE "\"}");
-			break;
+			{
+				StringInfoData m;
+
+				initStringInfo(&m);
+				appendStringInfoChar(&m, '{');
+				ferry_json_cstring(&m, ph);
+				appendStringInfoChar(&m, ':');
+				ferry_json_cstring(&m, ph);
+				appendStringInfoChar(&m, '}');
+				if (opts->hstore_mode == FERRY_HSTORE_MAP)
+					appendBinaryStringInfo(out, m.data, m.len);
+				else
+					ferry_json_string(out, m.data, m.len);
+				pfree(m.data);
+				break;
+			}
 		case FT_UUID_ARRAY:
-			appendStringInfoString(out, "[\"b68a35a7-17ad-35b3-af2a-ae46edb4545a\"]");
+			appendStringInfo(out, "[\"%s\"]", opts->placeholder_uuid);
 			break;
 	}
 }

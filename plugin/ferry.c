@@ -22,6 +22,7 @@
 #include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "common/md5.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "replication/logical.h"
@@ -124,11 +125,25 @@ ferry_options_init(FerryOptions *opts)
 	opts->time_mode = FERRY_TIME_ADAPTIVE;
 	opts->binary_mode = FERRY_BINARY_BYTES;
 	opts->interval_mode = FERRY_INTERVAL_NUMERIC;
+	opts->hstore_mode = FERRY_HSTORE_JSON;
+	opts->placeholder = NULL;
 	opts->tombstones_on_delete = true;
 	opts->include_unknown = false;
 	opts->provide_tx_metadata = false;
 	opts->extended_headers = true;
 	opts->skip_t = true;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 static void
@@ -307,6 +322,60 @@ parse_skipped(FerryOptions *opts, const char *name, const char *value)
 }
 
 /*
+ * unavailable.value.placeholder: the text, its bytes ("hex:" prefix: hex
+ * decoded, as Debezium) and the UUID Debezium derives from the bytes
+ * (java.util.UUID.nameUUIDFromBytes: MD5, version 3).
+ */
+static void
+set_placeholder(FerryOptions *opts)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md5[16];
+	const char *errstr = NULL;
+	int			i,
+				j = 0;
+
+	if (opts->placeholder == NULL)
+		opts->placeholder = FERRY_UNAVAILABLE;
+	if (strncmp(opts->placeholder, "hex:", 4) == 0)
+	{
+		const char *h = opts->placeholder + 4;
+		int			n = strlen(h);
+
+		if (n % 2 != 0)
+			bad_value("unavailable.value.placeholder", opts->placeholder);
+		opts->placeholder_bytes = palloc(n / 2 + 1);
+		for (i = 0; i < n / 2; i++)
+		{
+			int			hi = hex_value(h[2 * i]);
+			int			lo = hex_value(h[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				bad_value("unavailable.value.placeholder", opts->placeholder);
+			opts->placeholder_bytes[i] = (char) (hi * 16 + lo);
+		}
+		opts->placeholder_len = n / 2;
+	}
+	else
+	{
+		opts->placeholder_bytes = opts->placeholder;
+		opts->placeholder_len = strlen(opts->placeholder);
+	}
+	if (!pg_md5_binary(opts->placeholder_bytes, opts->placeholder_len, md5, &errstr))
+		elog(ERROR, "could not compute MD5: %s", errstr ? errstr : "unknown error");
+	md5[6] = (md5[6] & 0x0F) | 0x30;
+	md5[8] = (md5[8] & 0x3F) | 0x80;
+	for (i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			opts->placeholder_uuid[j++] = '-';
+		opts->placeholder_uuid[j++] = hex[md5[i] >> 4];
+		opts->placeholder_uuid[j++] = hex[md5[i] & 0xF];
+	}
+	opts->placeholder_uuid[j] = '\0';
+}
+
+/*
  * Parse the plugin options (a List of DefElem with string values).  Each
  * option may appear once.  snapshot_fn accepts the snapshot.* options of
  * ferry.snapshot_table as well.
@@ -411,6 +480,17 @@ ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn)
 			else
 				bad_value(name, value);
 		}
+		else if (strcmp(name, "hstore.handling.mode") == 0)
+		{
+			if (strcmp(value, "json") == 0)
+				opts->hstore_mode = FERRY_HSTORE_JSON;
+			else if (strcmp(value, "map") == 0)
+				opts->hstore_mode = FERRY_HSTORE_MAP;
+			else
+				bad_value(name, value);
+		}
+		else if (strcmp(name, "unavailable.value.placeholder") == 0)
+			opts->placeholder = pstrdup(value);
 		else if (strcmp(name, "tombstones.on.delete") == 0)
 			opts->tombstones_on_delete = opt_bool(name, value);
 		else if (strcmp(name, "include.unknown.datatypes") == 0)
@@ -429,6 +509,8 @@ ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn)
 			compile_filter(&opts->table_include, name, value);
 		else if (strcmp(name, "table.exclude.list") == 0)
 			compile_filter(&opts->table_exclude, name, value);
+		else if (strcmp(name, "column.include.list") == 0)
+			compile_filter(&opts->column_include, name, value);
 		else if (strcmp(name, "column.exclude.list") == 0)
 			compile_filter(&opts->column_exclude, name, value);
 		else if (strcmp(name, "message.prefix.include.list") == 0)
@@ -478,10 +560,16 @@ ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ferry options \"table.include.list\" and \"table.exclude.list\" cannot be used together")));
+	if (opts->column_include.npatterns > 0 && opts->column_exclude.npatterns > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ferry options \"column.include.list\" and \"column.exclude.list\" cannot be used together")));
 	if (opts->message_include.npatterns > 0 && opts->message_exclude.npatterns > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ferry options \"message.prefix.include.list\" and \"message.prefix.exclude.list\" cannot be used together")));
+
+	set_placeholder(opts);
 
 	if (opts->run_id == NULL)
 	{
@@ -589,10 +677,11 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 void
 ferry_options_free(FerryOptions *opts)
 {
-	FerryFilter *filters[7];
+	FerryFilter *filters[8];
 	int			i,
 				j;
 
+	filters[7] = &opts->column_include;
 	filters[0] = &opts->schema_include;
 	filters[1] = &opts->schema_exclude;
 	filters[2] = &opts->table_include;
@@ -600,7 +689,7 @@ ferry_options_free(FerryOptions *opts)
 	filters[4] = &opts->column_exclude;
 	filters[5] = &opts->message_include;
 	filters[6] = &opts->message_exclude;
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 	{
 		for (j = 0; j < filters[i]->npatterns; j++)
 			pg_regfree(&filters[i]->patterns[j]);

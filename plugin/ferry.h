@@ -56,6 +56,12 @@ typedef enum FerryBinaryMode
 	FERRY_BINARY_HEX
 } FerryBinaryMode;
 
+typedef enum FerryHstoreMode
+{
+	FERRY_HSTORE_JSON,
+	FERRY_HSTORE_MAP
+} FerryHstoreMode;
+
 typedef enum FerryIntervalMode
 {
 	FERRY_INTERVAL_NUMERIC,
@@ -80,6 +86,11 @@ typedef struct FerryOptions
 	FerryTimeMode time_mode;
 	FerryBinaryMode binary_mode;
 	FerryIntervalMode interval_mode;
+	FerryHstoreMode hstore_mode;
+	char	   *placeholder;	/* unavailable.value.placeholder, as text */
+	char	   *placeholder_bytes;	/* its bytes ("hex:" decoded) */
+	int			placeholder_len;
+	char		placeholder_uuid[37];	/* UUID.nameUUIDFromBytes(bytes) */
 	bool		tombstones_on_delete;
 	bool		include_unknown;
 	bool		provide_tx_metadata;
@@ -96,11 +107,13 @@ typedef struct FerryOptions
 	FerryFilter schema_exclude;
 	FerryFilter table_include;
 	FerryFilter table_exclude;
+	FerryFilter column_include;
 	FerryFilter column_exclude;
 	FerryFilter message_include;
 	FerryFilter message_exclude;
 
 	/* snapshot_table only */
+	bool		in_snapshot;	/* values come from a table scan (JDBC in Debezium) */
 	bool		snap_first_table;
 	bool		snap_last_table;
 	bool		has_snap_lsn;

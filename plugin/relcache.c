@@ -464,9 +464,18 @@ classify_type(FerryOptions *opts, FerryType *t, Oid typid, int32 typmod, bool is
 	if (strcmp(typname, "hstore") == 0)
 	{
 		t->kind = FK_HSTORE;
-		t->type = "string";
-		t->name = "io.debezium.data.Json";
-		t->version = 1;
+		if (opts->hstore_mode == FERRY_HSTORE_MAP)
+		{
+			t->type = "map";
+			t->inner = "\"keys\":{\"type\":\"string\",\"optional\":false},"
+				"\"values\":{\"type\":\"string\",\"optional\":true}";
+		}
+		else
+		{
+			t->type = "string";
+			t->name = "io.debezium.data.Json";
+			t->version = 1;
+		}
 		set_outfunc(t, typid);
 		return true;
 	}
@@ -756,7 +765,7 @@ set_fallback_and_toast(FerryColumn *col)
 			col->fallback = "[]";
 			break;
 		case FK_HSTORE:
-			col->fallback = "\"{}\"";
+			col->fallback = strcmp(t->type, "map") == 0 ? "{}" : "\"{}\"";
 			break;
 		case FK_ALWAYS_NULL:
 			col->fallback = NULL;
@@ -979,6 +988,9 @@ ferry_relinfo_build(FerryOptions *opts, Relation rel, MemoryContext cxt)
 		full = psprintf("%s.%s.%s", ri->schema, ri->table, NameStr(att->attname));
 		if (opts->column_exclude.npatterns > 0 &&
 			ferry_filter_match(&opts->column_exclude, full))
+			continue;
+		if (opts->column_include.npatterns > 0 &&
+			!ferry_filter_match(&opts->column_include, full))
 			continue;
 		if (build_column(opts, rel, att, &ri->cols[ri->ncols]))
 			ri->ncols++;

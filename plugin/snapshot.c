@@ -199,6 +199,7 @@ ferry_snapshot_table(PG_FUNCTION_ARGS)
 		st = palloc0(sizeof(SnapState));
 		ferry_options_init(&st->opts);
 		ferry_options_parse(&st->opts, options_from_array(arr), true);
+		st->opts.in_snapshot = true;
 
 		st->rel = table_open(relid, AccessShareLock);
 		if (st->rel->rd_rel->relkind != RELKIND_RELATION)
