@@ -398,6 +398,10 @@ else
 fi
 echo "logs:    $logs/"
 echo "config:  $cfgfile"
+if [ -n "$config" ]; then
+	echo "note:    replication slot \"$slot\" stays in \"$conninfo\" and retains WAL until a relay"
+	echo "         reads it again; drop it with: SELECT pg_drop_replication_slot('$slot');"
+fi
 echo
 rc=0
 python3 "$tools/demo_check.py" report "$target" --expected "$run/gen.json" --since-ms "$since_ms" || rc=1
