@@ -144,7 +144,6 @@ elif [ ! -f "$pkglib/ferry.so" ]; then
 fi
 
 # ---------------------------------------------------------------- configuration
-since_ms=$(( $(date +%s) * 1000 - 2000 ))
 if [ -n "$config" ]; then
 	[ -f "$config" ] || die "could not open configuration file \"$config\""
 	config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
@@ -171,7 +170,6 @@ else
 	bootstrap=${FERRY_KAFKA_BOOTSTRAP:-}
 	if [ -n "${FERRY_S3_ENDPOINT:-}" ]; then
 		target=s3://${FERRY_S3_BUCKET:-commerce}
-		export AWS_ENDPOINT_URL=$FERRY_S3_ENDPOINT
 	else
 		target=file://$dir/bucket/commerce
 		rm -rf "$dir/bucket"
@@ -190,7 +188,7 @@ fi
 # output_plugin_libraries exists only on servers patched with it; there ferry must be listed
 plugin_list_ok() {
 	[ "$(PSQL -c "SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'")" = 0 ] ||
-		PSQL -c "SHOW output_plugin_libraries" | tr -d ' ' | tr ',' '\n' | grep -qx ferry
+		PSQL -c "SHOW output_plugin_libraries" | tr -d ' ' | tr ',' '\n' | grep -x ferry >/dev/null
 }
 # extra settings for the throwaway cluster (reloadable ones only), e.g. log_min_messages
 if [ -z "$config" ] && [ -n "${DEMO_PG_CONF:-}" ]; then
