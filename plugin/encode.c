@@ -21,6 +21,7 @@
 #include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/md5.h"
 #include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
@@ -1394,7 +1395,8 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 void
 ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 {
-	const char *ph = opts->placeholder;
+	/* Debezium's string marker is new String(bytes) of the decoded value */
+	const char *ph = opts->placeholder_bytes;
 	const unsigned char *pb = (const unsigned char *) opts->placeholder_bytes;
 	int			pl = opts->placeholder_len;
 	int			i;
@@ -1451,6 +1453,26 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 				break;
 			}
 		case FT_UUID_ARRAY:
+			if (opts->placeholder_uuid[0] == '\0')
+			{
+				/* java.util.UUID.nameUUIDFromBytes: MD5, version 3 */
+				unsigned char md5[16];
+				const char *errstr = NULL;
+				int			j = 0;
+
+				if (!pg_md5_binary(pb, pl, md5, &errstr))
+					elog(ERROR, "could not compute MD5: %s", errstr ? errstr : "unknown error");
+				md5[6] = (md5[6] & 0x0F) | 0x30;
+				md5[8] = (md5[8] & 0x3F) | 0x80;
+				for (i = 0; i < 16; i++)
+				{
+					if (i == 4 || i == 6 || i == 8 || i == 10)
+						opts->placeholder_uuid[j++] = '-';
+					opts->placeholder_uuid[j++] = hexdigits_lower[md5[i] >> 4];
+					opts->placeholder_uuid[j++] = hexdigits_lower[md5[i] & 0xF];
+				}
+				opts->placeholder_uuid[j] = '\0';
+			}
 			appendStringInfo(out, "[\"%s\"]", opts->placeholder_uuid);
 			break;
 	}

@@ -22,7 +22,6 @@
 #include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
-#include "common/md5.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "replication/logical.h"
@@ -322,25 +321,22 @@ parse_skipped(FerryOptions *opts, const char *name, const char *value)
 }
 
 /*
- * unavailable.value.placeholder: the text, its bytes ("hex:" prefix: hex
- * decoded, as Debezium) and the UUID Debezium derives from the bytes
- * (java.util.UUID.nameUUIDFromBytes: MD5, version 3).
+ * unavailable.value.placeholder: the text and its bytes ("hex:" prefix:
+ * hex decoded, as Debezium).  The UUID Debezium derives from the bytes is
+ * computed on first use (MD5 needs a resource owner, which the walsender's
+ * startup does not have).
  */
 static void
 set_placeholder(FerryOptions *opts)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md5[16];
-	const char *errstr = NULL;
-	int			i,
-				j = 0;
-
 	if (opts->placeholder == NULL)
 		opts->placeholder = FERRY_UNAVAILABLE;
+	opts->placeholder_uuid[0] = '\0';
 	if (strncmp(opts->placeholder, "hex:", 4) == 0)
 	{
 		const char *h = opts->placeholder + 4;
 		int			n = strlen(h);
+		int			i;
 
 		if (n % 2 != 0)
 			bad_value("unavailable.value.placeholder", opts->placeholder);
@@ -354,6 +350,7 @@ set_placeholder(FerryOptions *opts)
 				bad_value("unavailable.value.placeholder", opts->placeholder);
 			opts->placeholder_bytes[i] = (char) (hi * 16 + lo);
 		}
+		opts->placeholder_bytes[n / 2] = '\0';
 		opts->placeholder_len = n / 2;
 	}
 	else
@@ -361,18 +358,8 @@ set_placeholder(FerryOptions *opts)
 		opts->placeholder_bytes = opts->placeholder;
 		opts->placeholder_len = strlen(opts->placeholder);
 	}
-	if (!pg_md5_binary(opts->placeholder_bytes, opts->placeholder_len, md5, &errstr))
-		elog(ERROR, "could not compute MD5: %s", errstr ? errstr : "unknown error");
-	md5[6] = (md5[6] & 0x0F) | 0x30;
-	md5[8] = (md5[8] & 0x3F) | 0x80;
-	for (i = 0; i < 16; i++)
-	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			opts->placeholder_uuid[j++] = '-';
-		opts->placeholder_uuid[j++] = hex[md5[i] >> 4];
-		opts->placeholder_uuid[j++] = hex[md5[i] & 0xF];
-	}
-	opts->placeholder_uuid[j] = '\0';
+	if (strcmp(opts->placeholder, FERRY_UNAVAILABLE) == 0)
+		strcpy(opts->placeholder_uuid, "b68a35a7-17ad-35b3-af2a-ae46edb4545a");
 }
 
 /*

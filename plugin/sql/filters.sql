@@ -33,4 +33,9 @@ FROM ferry_test.get('filt', 'column.exclude.list', 'commerce.products.secret,.*\
 INSERT INTO commerce.products VALUES (3, 'p', 's');
 SELECT data->'key'->'payload', data->'value'->'payload'->'after'
 FROM ferry_test.get('filt', 'column.exclude.list', 'commerce.products.id', 'extended.headers.enabled', 'false') AS data;
+INSERT INTO commerce.products VALUES (4, 'p', 's');
+INSERT INTO commerce.users VALUES (4, 'u');
+SELECT data->'key'->'payload', data->'value'->'payload'->'after'
+FROM ferry_test.get('filt', 'column.include.list', 'commerce\.products\.(id|name)', 'extended.headers.enabled', 'false') AS data;
+SELECT count(*) FROM pg_logical_slot_peek_changes('filt', NULL, NULL, 'column.include.list', 'a', 'column.exclude.list', 'b');
 SELECT 'stop' FROM pg_drop_replication_slot('filt');

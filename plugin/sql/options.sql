@@ -20,6 +20,8 @@ SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'offset.ls
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'table.include.list', 'a(');
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'schema.include.list', 'a', 'schema.exclude.list', 'b');
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'table.include.list', 'a', 'table.exclude.list', 'b');
+SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'hstore.handling.mode', 'xml');
+SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'unavailable.value.placeholder', 'hex:zz');
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'snapshot.lsn', '0/1');
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'topic.prefix');
 -- valid spellings

@@ -26,6 +26,12 @@ UPDATE tt SET n = 3;
 SELECT * FROM ferry_test.rows('toast', 'binary.handling.mode', 'hex');
 UPDATE tt SET n = 31;
 SELECT r->'b', r->'ba' FROM ferry_test.rows('toast', 'binary.handling.mode', 'base64') AS r;
+-- unavailable.value.placeholder, also as hex: (the uuid[] marker is the
+-- name-based UUID of its bytes)
+UPDATE tt SET n = 32;
+SELECT r->'t', r->'b', r->'ia', r->'ua' FROM ferry_test.rows('toast', 'unavailable.value.placeholder', 'N/A') AS r;
+UPDATE tt SET n = 33;
+SELECT r->'t', r->'b', r->'ua' FROM ferry_test.rows('toast', 'unavailable.value.placeholder', 'hex:5f5f646562657a69756d5f756e617661696c61626c655f76616c7565') AS r;
 -- a changed TOASTed column is sent in full
 UPDATE tt SET t = 'short', n = 4;
 SELECT r->'t', r->'v' FROM ferry_test.rows('toast') AS r;

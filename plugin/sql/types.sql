@@ -96,6 +96,11 @@ SELECT * FROM ferry_test.rows('types', 'binary.handling.mode', 'hex');
 INSERT INTO t_str (id, t, by) VALUES (9, 'a', '\xfbff');
 SELECT data->'value'->'schema'->'fields'->1->'fields'->6 FROM ferry_test.get('types', 'binary.handling.mode', 'hex') AS data;
 
+-- hstore.handling.mode=map: a Connect map, keys in Java HashMap order
+INSERT INTO t_str (id, h) VALUES (10, '"key1"=>"val1", "key2"=>NULL, "key3"=>"v\"3"');
+SELECT data->'value'->'schema'->'fields'->1->'fields'->14, data->'value'->'payload'->'after'->'h'
+FROM ferry_test.get('types', 'hstore.handling.mode', 'map') AS data;
+
 -- bits
 CREATE TABLE t_bit (id int PRIMARY KEY, b1 bit, b1n bit(1), b2 bit(2), b7 bit(7), b24 bit(24),
 	vb1 varbit(1), vb varbit(8), vbu varbit, b64 bit(64));
