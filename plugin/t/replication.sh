@@ -41,6 +41,23 @@ recv -S s2 --start --no-loop -E "$end" -f "$dir/relay" -o format=relay -o wire-v
 head -c 1 "$dir/relay" | grep -q B || fail "relay: first frame is not B"
 grep -qa 'srv\|ferry.public.t' "$dir/relay" || fail "relay: no topic"
 
+# every option at once, and an unchanged TOASTed uuid[] (its marker needs MD5)
+recv -S s3 --create-slot -P ferry || fail "third slot"
+"$bindir/psql" -X -q $conn -c "CREATE TABLE tu (id int PRIMARY KEY, n int, ua uuid[]);
+	ALTER TABLE tu ALTER COLUMN ua SET STORAGE EXTERNAL;
+	INSERT INTO tu SELECT 1, 1, array_fill(gen_random_uuid(), ARRAY[300]);
+	UPDATE tu SET n = 2; SELECT pg_logical_emit_message(true, 'm', 'x')" >/dev/null || fail "toast workload"
+end=$("$bindir/psql" -X -At $conn -c "SELECT pg_current_wal_lsn()")
+recv -S s3 --start --no-loop -E "$end" -f "$dir/all" -o format=json -o wire-version=1 -o topic.prefix=p \
+	-o run.id=r -o schemas.enable=false -o decimal.handling.mode=string -o time.precision.mode=connect \
+	-o binary.handling.mode=hex -o interval.handling.mode=string -o hstore.handling.mode=map \
+	-o tombstones.on.delete=false -o skipped.operations=none -o provide.transaction.metadata=true \
+	-o extended.headers.enabled=false -o include.unknown.datatypes=true -o schema.include.list=public \
+	-o table.exclude.list=public.nothing -o column.exclude.list=x.y.z -o message.prefix.include.list=m \
+	-o unavailable.value.placeholder=N/A -o offset.lsn.commit=0/1 || fail "START_REPLICATION with all options"
+grep -q '"ua":\["382b0f51-8577-3fa0-b67a-8ed8056c7759"\]' "$dir/all" || fail "toast uuid[] marker: $(grep '"n":2' "$dir/all")"
+grep -q '"topic":"p.transaction"' "$dir/all" || fail "transaction metadata"
+
 if grep -q "terminated by signal" "$dir/log"; then
 	fail "a backend crashed"
 fi
