@@ -993,28 +993,40 @@ snapshot_plain(relay_t *r)
 }
 
 /*
- * Create the slot on the replication connection.  With export, the
- * snapshot is read (on r->sql) while the replication connection stays
- * idle, which keeps the exported snapshot valid.
+ * Create the slot on the replication connection.
+ *
+ * With a snapshot, the slot is made crash-safe in two steps: a TEMPORARY
+ * slot exports the snapshot (it vanishes if the relay dies during the
+ * snapshot, so the next start simply takes the snapshot again), the tables
+ * are read on r->sql inside that snapshot while the replication connection
+ * stays idle, and only once every snapshot record is acknowledged by Kafka
+ * is the temporary slot copied to the permanent one with
+ * pg_copy_logical_replication_slot(), which keeps its consistent point.
+ * So the permanent slot exists if and only if the snapshot is complete,
+ * and streaming starts exactly at the snapshot's consistent point.
  */
 static int
 slot_create(relay_t *r, bool export)
 {
 	char		cmd[512];
+	char		tmpname[64];
 	PGresult   *res;
-	char	   *slot = PQescapeIdentifier(r->conn, r->cfg->slot_name, strlen(r->cfg->slot_name));
+	char	   *slot;
 	relay_lsn_t consistent = 0;
 	char		snapname[128] = "";
 	int			rc;
 
-	snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT %s LOGICAL ferry (SNAPSHOT '%s')",
-			 slot, export ? "export" : "nothing");
+	snprintf(tmpname, sizeof(tmpname), "ferry_snapshot_%d", (int) getpid());
+	slot = PQescapeIdentifier(r->conn, export ? tmpname : r->cfg->slot_name,
+							  strlen(export ? tmpname : r->cfg->slot_name));
+	snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT %s %sLOGICAL ferry (SNAPSHOT '%s')",
+			 slot, export ? "TEMPORARY " : "", export ? "export" : "nothing");
 	PQfreemem(slot);
 	res = PQexec(r->conn, cmd);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		snprintf(r->errbuf, sizeof(r->errbuf), "could not create replication slot \"%s\": %s",
-				 r->cfg->slot_name, PQresultErrorMessage(res));
+				 export ? tmpname : r->cfg->slot_name, PQresultErrorMessage(res));
 		strip_nl(r->errbuf);
 		PQclear(res);
 		return -1;
@@ -1025,11 +1037,14 @@ slot_create(relay_t *r, bool export)
 	PQclear(res);
 	r->fl->acked_lsn = consistent;
 	r->reported_lsn = consistent;
-	log_info("created replication slot \"%s\" with plugin \"ferry\", consistent point %X/%X%s%s",
-			 r->cfg->slot_name, LSN_FORMAT_ARGS(consistent),
-			 export ? ", snapshot " : "", snapname);
 	if (!export)
+	{
+		log_info("created replication slot \"%s\" with plugin \"ferry\", consistent point %X/%X",
+				 r->cfg->slot_name, LSN_FORMAT_ARGS(consistent));
 		return 0;
+	}
+	log_info("created temporary replication slot \"%s\", consistent point %X/%X, snapshot %s",
+			 tmpname, LSN_FORMAT_ARGS(consistent), snapname);
 
 	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
 				r->errbuf, sizeof(r->errbuf)) < 0)
@@ -1044,11 +1059,38 @@ slot_create(relay_t *r, bool export)
 	{
 		res = PQexec(r->sql, "ROLLBACK");
 		PQclear(res);
-		log_warning("the initial snapshot of slot \"%s\" did not complete: the slot now exists, so the next start "
-					"streams without a snapshot; start once with snapshot.mode=always (or drop the slot) to redo it",
-					r->cfg->slot_name);
+		log_warning("the initial snapshot did not complete: replication slot \"%s\" was not created, "
+					"so the next start takes the snapshot again", r->cfg->slot_name);
+		return rc;
 	}
-	return rc;
+
+	/* the snapshot is in Kafka: make the slot permanent */
+	{
+		const char *params[2] = {tmpname, r->cfg->slot_name};
+
+		res = PQexecParams(r->sql, "SELECT pg_copy_logical_replication_slot($1, $2, false)",
+						   2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			snprintf(r->errbuf, sizeof(r->errbuf), "could not create replication slot \"%s\": %s",
+					 r->cfg->slot_name, PQresultErrorMessage(res));
+			strip_nl(r->errbuf);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	slot = PQescapeIdentifier(r->conn, tmpname, strlen(tmpname));
+	snprintf(cmd, sizeof(cmd), "DROP_REPLICATION_SLOT %s", slot);
+	PQfreemem(slot);
+	res = PQexec(r->conn, cmd);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warning("could not drop temporary replication slot \"%s\": %s", tmpname,
+					PQresultErrorMessage(res));
+	PQclear(res);
+	log_info("created replication slot \"%s\" with plugin \"ferry\", consistent point %X/%X",
+			 r->cfg->slot_name, LSN_FORMAT_ARGS(consistent));
+	return 0;
 }
 
 /* sleep before reconnecting; doubles up to reconnect.backoff.max.ms */

@@ -399,6 +399,9 @@ def test_relay_idle_slot_advances(pg, kafka, rundir, ferry_bins, spawn):
 def _crash_check(wl: Workload, kafka, r: Relay, segments: list[tuple[dict, int]]):
     """Every expected event at least once, per-key order preserved, and records written
     by each incarnation start at or after the position confirmed before it started."""
+    # barrier: the slot confirms a position only once Kafka acknowledged everything before it
+    end = lsn_int(r.pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
+    wait_until(lambda: r.confirmed() >= end, 90, "the relay to confirm the end of the workload")
     for t in ("users", "products"):
         recs = kafka.read_topic(r.topic(t), timeout=90, min_records=wl.count(t))
         dec = decode(recs, t)
@@ -538,4 +541,29 @@ def test_relay_kafka_restart(pg, kafka, rundir, ferry_bins, spawn):
     _crash_check(wl, kafka, r, [({"users": 0, "products": 0}, 0)])
     target = lsn_int(pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
     wait_until(lambda: r.confirmed() >= target - 100000 and r.confirmed() > 0, 30, "confirmation after broker restart")
+    r.stop(0)
+
+
+def test_relay_kill9_during_snapshot(pg, kafka, rundir, ferry_bins, spawn):
+    """A relay killed in the middle of the initial snapshot leaves no slot behind, so
+    the next start takes the whole snapshot again: nothing is lost at the seam."""
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "snapcrash", partitions=1,
+              **{"snapshot.fetch.size": 1})
+    pg.sql("INSERT INTO commerce.users (username, password) "
+           "SELECT 'u' || g, 'p' || g FROM generate_series(1, 5000) g", db=r.db)
+    r.start()
+    r.wait_log("created temporary replication slot")
+    time.sleep(0.3)
+    r.kill9()
+    assert "snapshot done" not in r.log()
+    time.sleep(0.5)
+    assert pg.sql1(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{r.slot}'") == "0"
+    r.start()
+    r.wait_log("snapshot done", timeout=120)
+    r.wait_log("streaming from slot")
+    pg.sql("INSERT INTO commerce.users (username, password) VALUES ('after', 'snapshot')", db=r.db)
+    recs = decode(kafka.read_topic(r.topic("users"), timeout=60, min_records=5001), "users")
+    ids = {rec[3] for rec in recs if rec[4][0] == "r"}
+    assert ids == set(range(1, 5001))
+    assert any(rec[4][0] == "c" and rec[4][2]["username"] == "after" for rec in recs)
     r.stop(0)
