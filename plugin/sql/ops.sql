@@ -45,3 +45,11 @@ SELECT data->>'topic', data->'key'->'schema'->>'name', data->'value'->'payload'-
 	data->'value'->'payload'->'source'->>'table', data->'value'->'payload'->'source'->>'name'
 FROM ferry_test.get('ops', 'topic.prefix', 'my server') AS data;
 SELECT 'stop' FROM pg_drop_replication_slot('ops');
+-- names that need escaping in JSON keys, topics and headers
+SELECT 'init' FROM pg_create_logical_replication_slot('ops2', 'ferry');
+CREATE TABLE "we""ird" ("k""ey" text PRIMARY KEY, "col\umn" int, "tab	col" int, "ünï" text);
+INSERT INTO "we""ird" VALUES (E'a\\b"c', 1, 2, 'ü');
+UPDATE "we""ird" SET "k""ey" = 'x';
+SELECT data->>'topic', data->'key', data->'value'->'schema'->'fields'->1->'fields', data->'headers'
+FROM ferry_test.get('ops2', 'extended.headers.enabled', 'false') AS data;
+SELECT 'stop' FROM pg_drop_replication_slot('ops2');
