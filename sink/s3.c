@@ -534,6 +534,19 @@ sink_s3_check(sink_s3_t *s3, const char *prefix, char *errbuf, size_t errlen)
 	return rc;
 }
 
+/* JSON Lines, gzip, or bytes */
+static const char *
+content_type_of(const char *key)
+{
+	size_t		n = strlen(key);
+
+	if (n > 3 && strcmp(key + n - 3, ".gz") == 0)
+		return "application/gzip";
+	if (n > 5 && strcmp(key + n - 5, ".json") == 0)
+		return "application/x-ndjson";
+	return "application/octet-stream";
+}
+
 static int
 s3_put_single(sink_s3_t *s3, const char *key, const void *data, size_t len,
 			  char *errbuf, size_t errlen)
@@ -544,7 +557,7 @@ s3_put_single(sink_s3_t *s3, const char *key, const void *data, size_t len,
 
 	snprintf(what, sizeof(what), "could not upload object \"%s\" to bucket \"%s\"", key, s3->bucket);
 	rc = s3_request(s3, what, "PUT", key, NULL, 0, data, len,
-					"application/octet-stream", &resp, -1, errbuf, errlen);
+					content_type_of(key), &resp, -1, errbuf, errlen);
 	sink_buf_free(&resp.body);
 	return rc;
 }

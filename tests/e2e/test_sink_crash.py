@@ -17,8 +17,8 @@ import time
 import pytest
 
 from conftest import PEERS, S3, free_ports, wait_until
-from test_sink import (BASE_TS, Listing, check_exactly_once, create_topic, envelope,
-                       sink_config, stop, uniq, wait_committed)
+from test_sink import (BASE_TS, Listing, check_exactly_once, committed, create_topic, envelope,
+                       produce, sink_config, stop, uniq, wait_committed)
 
 
 class Load(threading.Thread):
@@ -200,3 +200,98 @@ def test_sink_two_processes_share_partitions(kafka, s3, rundir, spawn, ferry_bin
     ends = wait_committed(kafka, group, topic, parts, b, timeout=120)
     assert stop(b) == 0 and stop(c) == 0
     check_exactly_once(Listing(s3=s3), topic, ends, flush_size=20)
+
+
+class _ScriptedS3:
+    """A fake S3 endpoint on 127.0.0.1 that answers PUTs from a script (status, body, delay)
+    and everything else with success; records each PUT. It does not check signatures (the
+    real server in the other tests does), only that x-amz-content-sha256 matches the body."""
+
+    def __init__(self, script):
+        import hashlib
+        import http.server
+        self.script = list(script)
+        self.puts = []
+        self.bad_hash = 0
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _reply(self, status, body=b"", ctype="application/xml"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", '"0123"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._reply(200, b'<?xml version="1.0"?><ListBucketResult><IsTruncated>false'
+                                 b'</IsTruncated></ListBucketResult>')
+
+            def do_DELETE(self):
+                self._reply(204)
+
+            def do_PUT(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if hashlib.sha256(body).hexdigest() != self.headers.get("x-amz-content-sha256"):
+                    outer.bad_hash += 1
+                status, text, delay = outer.script.pop(0) if outer.script else (200, b"", 0)
+                outer.puts.append((self.path, status, body))
+                time.sleep(delay)
+                try:
+                    self._reply(status, text)
+                except OSError:
+                    pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def _err(code):
+    return f"<Error><Code>{code}</Code><Message>scripted {code}</Message></Error>".encode()
+
+
+def test_sink_retries_throttling_errors_and_timeouts(kafka, rundir, spawn, ferry_bins):
+    """503 SlowDown, 429, 500 InternalError and a timeout are retried with backoff until the
+    object is stored; then a 403 AccessDenied stops the sink with exit code 3."""
+    topic = f"{uniq('sy')}.commerce.users"
+    create_topic(kafka, topic, 1)
+    produce(kafka.bootstrap, topic, 0, range(5))
+    fake = _ScriptedS3([(503, _err("SlowDown"), 0), (429, b"", 0), (500, _err("InternalError"), 0),
+                        (200, b"", 2.5)])
+    try:
+        group = uniq("g-")
+        s3opts = {"endpoint": fake.endpoint, "access.key.id": "k", "secret.access.key": "s",
+                  "request.timeout.ms": 1000, "retry.backoff.ms": 50, "retry.backoff.max.ms": 400}
+        cfg = sink_config(rundir, "scripted", kafka, target="s3://commerce", topics=[topic],
+                          group=group, s3opts=s3opts)
+        proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-scripted")
+        wait_committed(kafka, group, topic, 1, proc, timeout=60)
+        assert stop(proc) == 0
+        assert [p[1] for p in fake.puts] == [503, 429, 500, 200, 200], fake.puts
+        assert len({p[2] for p in fake.puts}) == 1 and fake.bad_hash == 0
+        assert fake.puts[-1][0].endswith("/0000000000-00000000000000000000.json")
+        assert len(fake.puts[-1][2].splitlines()) == 5
+        log = proc.log_path.read_text()
+        for text in ("SlowDown", "HTTP status 429", "InternalError", "timed out",
+                     "retrying in"):
+            assert text in log, text
+
+        produce(kafka.bootstrap, topic, 0, range(5, 8))
+        fake.script = [(403, _err("AccessDenied"), 0)]
+        proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-scripted-denied")
+        assert proc.wait(60) == 3
+        log = proc.log_path.read_text()
+        assert "could not upload object" in log and "AccessDenied" in log
+        assert committed(kafka, group, topic, 1)[0] == 5
+    finally:
+        fake.close()
