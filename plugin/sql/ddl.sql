@@ -19,4 +19,13 @@ ALTER TABLE d RENAME TO d2;
 INSERT INTO d2 VALUES (8, 'eight', 8);
 SELECT data->>'topic', data->'value'->'schema'->'fields'->1->'fields', data->'value'->'payload'->'after'
 FROM ferry_test.get('ddl', 'extended.headers.enabled', 'false') AS data;
+-- a new enum label and a new primary key show up in the schemas
+CREATE TYPE color AS ENUM ('red');
+CREATE TABLE e (id int, c color);
+INSERT INTO e VALUES (1, 'red');
+ALTER TYPE color ADD VALUE 'blue';
+ALTER TABLE e ADD PRIMARY KEY (id);
+INSERT INTO e VALUES (2, 'blue');
+SELECT data->'key', data->'value'->'schema'->'fields'->1->'fields'->1, data->'value'->'payload'->'after'
+FROM ferry_test.get('ddl', 'extended.headers.enabled', 'false') AS data;
 SELECT 'stop' FROM pg_drop_replication_slot('ddl');
