@@ -305,9 +305,16 @@ relay_producer_poll(relay_producer_t *p, int timeout_ms)
 
 	while (read(p->evfd[0], drain, sizeof(drain)) > 0)
 		;
-	rd_kafka_poll(p->rk, timeout_ms);
-	if (p->brokers_down && p->counters.delivered > 0 && p->pending == 0)
-		p->brokers_down = false;
+	{
+		uint64_t	before = p->counters.delivered;
+
+		rd_kafka_poll(p->rk, timeout_ms);
+		if (p->brokers_down && p->counters.delivered > before)
+		{
+			log_info("Kafka brokers are reachable again: deliveries resumed");
+			p->brokers_down = false;
+		}
+	}
 }
 
 /*

@@ -319,6 +319,8 @@ int			relay_tables_list(struct pg_conn *conn, const relay_config_t *cfg,
 							  relay_table_t **tables, int *ntables,
 							  char *errbuf, size_t errlen);
 void		relay_tables_free(relay_table_t *tables, int ntables);
+int			relay_tables_check(struct pg_conn *conn, const relay_config_t *cfg,
+							   char *errbuf, size_t errlen);
 
 /* the whole run: slot, snapshot, streaming, reconnects; returns exit code */
 int			relay_stream_main(const relay_config_t *cfg, relay_producer_t *p,

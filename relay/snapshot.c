@@ -126,6 +126,40 @@ relay_tables_list(PGconn *conn, const relay_config_t *cfg, relay_table_t **table
 	return 0;
 }
 
+/*
+ * At every start: name the captured tables, and warn about those whose
+ * events cannot be keyed (no primary key) or carry no old row.
+ */
+int
+relay_tables_check(PGconn *conn, const relay_config_t *cfg, char *errbuf, size_t errlen)
+{
+	relay_table_t *tables = NULL;
+	int			ntables = 0;
+	relay_buf_t names = {0};
+
+	if (relay_tables_list(conn, cfg, &tables, &ntables, errbuf, errlen) < 0)
+		return -1;
+	if (ntables == 0)
+		log_warning("no table of this database matches the include/exclude lists: nothing will be captured");
+	for (int i = 0; i < ntables; i++)
+	{
+		if (i > 0)
+			buf_puts(&names, ", ");
+		buf_puts(&names, tables[i].qualified);
+		if (!tables[i].has_pk)
+			log_warning("table %s has no primary key: its records have a null key (and land on any partition)%s",
+						tables[i].qualified,
+						tables[i].replident == 'd' || tables[i].replident == 'n'
+						? ", and its updates and deletes carry no old row: set REPLICA IDENTITY FULL" : "");
+	}
+	relay_buf_append(&names, "", 1);
+	if (ntables > 0)
+		log_info("capturing %d tables: %s", ntables, names.data);
+	relay_buf_free(&names);
+	relay_tables_free(tables, ntables);
+	return 0;
+}
+
 void
 relay_tables_free(relay_table_t *tables, int ntables)
 {
@@ -290,14 +324,6 @@ relay_snapshot_run(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 		return -1;
 	if (ntables == 0)
 		log_warning("no table matches the include/exclude lists: the snapshot is empty");
-	for (int i = 0; i < ntables; i++)
-	{
-		if (!tables[i].has_pk)
-			log_warning("table %s has no primary key: its records have a null key (and land on any partition)%s",
-						tables[i].qualified,
-						tables[i].replident == 'd' || tables[i].replident == 'n'
-						? ", and its updates and deletes carry no old row: set REPLICA IDENTITY FULL" : "");
-	}
 	/* one source.lsn for the whole snapshot, as Debezium's pg_current_wal_lsn() */
 	{
 		PGresult   *res = PQexec(conn,

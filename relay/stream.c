@@ -582,11 +582,14 @@ start_replication(relay_t *r, char *errbuf, size_t errlen)
 	free(cmd);
 	if (PQresultStatus(res) != PGRES_COPY_BOTH)
 	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
 		snprintf(errbuf, errlen, "could not start replication from slot \"%s\": %s",
 				 r->cfg->slot_name, PQresultErrorMessage(res));
 		strip_nl(errbuf);
 		PQclear(res);
-		return -1;
+		/* the slot was dropped under us (42704): retrying cannot help */
+		return state && strcmp(state, "42704") == 0 ? -2 : -1;
 	}
 	PQclear(res);
 	r->streaming = true;
@@ -1172,6 +1175,8 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 		return fail(r);
 	if (slot_check(r->sql, cfg, &si, r->errbuf, sizeof(r->errbuf)) < 0)
 		return fail(r);
+	if (relay_tables_check(r->sql, cfg, r->errbuf, sizeof(r->errbuf)) < 0)
+		return fail(r);
 
 	if (strcmp(cfg->snapshot_mode, "initial_only") == 0)
 	{
@@ -1218,6 +1223,7 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 	for (;;)
 	{
 		session_rc_t rc;
+		int			rc_start;
 
 		if (relay_stop_requested)
 			return shutdown_clean(r);
@@ -1235,9 +1241,10 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 				continue;
 			}
 		}
-		if (start_replication(r, r->errbuf, sizeof(r->errbuf)) < 0)
+		rc_start = start_replication(r, r->errbuf, sizeof(r->errbuf));
+		if (rc_start < 0)
 		{
-			if (first)
+			if (first || rc_start == -2)
 				return fail(r);
 			log_warning("%s; retrying in %lld ms", r->errbuf, (long long) backoff);
 			PQfinish(r->conn);

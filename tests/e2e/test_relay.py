@@ -567,3 +567,36 @@ def test_relay_kill9_during_snapshot(pg, kafka, rundir, ferry_bins, spawn):
     assert ids == set(range(1, 5001))
     assert any(rec[4][0] == "c" and rec[4][2]["username"] == "after" for rec in recs)
     r.stop(0)
+
+
+def test_relay_snapshot_modes(pg, kafka, rundir, ferry_bins, spawn):
+    """initial_only: snapshot and exit 0, no slot; never: a slot, no snapshot;
+    always: a snapshot at every start, then streaming from the slot."""
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "modes", partitions=1, **{"snapshot.mode": "initial_only"})
+    pg.sql("INSERT INTO commerce.users (username, password) SELECT 'u' || g, 'p' FROM generate_series(1, 10) g",
+           db=r.db)
+    res = subprocess.run([str(r.bin), "-c", str(r.config)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "snapshot done: 10 rows" in res.stderr
+    assert pg.sql1(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{r.slot}'") == "0"
+    recs = decode(kafka.read_topic(r.topic("users"), timeout=30, min_records=10), "users")
+    assert [x[4][0] for x in recs] == ["r"] * 10
+
+    base = {"slot.name": r.slot, "topic.prefix": r.prefix, "schema.include.list": "commerce",
+            "status.interval.ms": 500}
+    r.config = r.write_config({**base, "snapshot.mode": "never"}, name="modes-never")
+    r.start()
+    r.wait_log("streaming from slot")
+    assert "snapshot of" not in r.log()
+    pg.sql("INSERT INTO commerce.users (username, password) VALUES ('new', 'p')", db=r.db)
+    recs = decode(kafka.read_topic(r.topic("users"), timeout=30, min_records=11), "users")
+    assert [x[4][0] for x in recs] == ["r"] * 10 + ["c"]
+    r.stop(0)
+
+    r.config = r.write_config({**base, "snapshot.mode": "always"}, name="modes-always")
+    r.start()
+    r.wait_log("streaming from slot")
+    assert "snapshot done: 11 rows" in r.log()
+    recs = decode(kafka.read_topic(r.topic("users"), timeout=30, min_records=22), "users")
+    assert [x[4][0] for x in recs] == ["r"] * 10 + ["c"] + ["r"] * 11
+    r.stop(0)
