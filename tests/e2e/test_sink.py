@@ -559,3 +559,42 @@ def test_sink_buffer_limit_and_shutdown_flush(kafka, rundir, spawn, ferry_bins):
     check_exactly_once(listing, topic, {p: 150 for p in range(parts)})
     sizes = [os.path.getsize(out / k) for k in listing.keys()]
     assert len(sizes) > 8 and max(sizes) < 30000 + 2000, sizes
+
+
+def test_sink_virtual_hosted_style(kafka, rundir, spawn, ferry_bins):
+    """path.style=false: requests go to <bucket>.localhost (curl resolves *.localhost to the
+    loopback), versitygw with --virtual-domain checks the signature of that Host."""
+    import boto3
+    from botocore.config import Config
+    from conftest import free_ports
+    d = rundir / uniq("vh-")
+    (d / "data").mkdir(parents=True)
+    (d / "meta").mkdir()
+    port = free_ports(1)
+    spawn([_versitygw(), "--port", f"127.0.0.1:{port}", "--region", "us-east-1",
+           "--virtual-domain", "localhost", "--quiet", "posix", "--sidecar", str(d / "meta"),
+           str(d / "data")], "versitygw-vh", env={"ROOT_ACCESS_KEY": "vhadmin",
+                                                  "ROOT_SECRET_KEY": "vhsecret123"})
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="vhadmin", aws_secret_access_key="vhsecret123",
+                          config=Config(s3={"addressing_style": "path"}))
+
+    def bucket_made():
+        try:
+            client.create_bucket(Bucket="commerce")
+            return True
+        except Exception:
+            return False
+    wait_until(bucket_made, 30, "versitygw with a virtual domain")
+    topic = f"{uniq('vh')}.commerce.users"
+    create_topic(kafka, topic, 1)
+    produce(kafka.bootstrap, topic, 0, range(27))
+    group = uniq("g-")
+    cfg = sink_config(rundir, "vh", kafka, target="s3://commerce/vh", topics=[topic], group=group,
+                      s3opts={"endpoint": f"http://localhost:{port}", "path.style": "false",
+                              "access.key.id": "vhadmin", "secret.access.key": "vhsecret123"})
+    proc = spawn([ferry_bins.require("sink"), "-c", cfg, "-v"], "sink-vh")
+    ends = wait_committed(kafka, group, topic, 1, proc)
+    assert stop(proc) == 0
+    assert f"PUT http://commerce.localhost:{port}/vh/{topic}/" in proc.log_path.read_text()
+    check_exactly_once(Listing(s3=_TlsBucket(client, "commerce"), prefix="vh/"), topic, ends)
