@@ -76,6 +76,8 @@ typedef struct FerryDecodingData
 	FerryDcCount *dcs;
 	const char *origin;
 	uint64		origin_lsn;
+	bool		txn_wrote;		/* something was written for this transaction */
+	int			progress_count; /* callbacks since the last progress update */
 } FerryDecodingData;
 
 static void ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
@@ -719,6 +721,7 @@ ferry_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	data->xid = txn->xid;
 	data->commit_ts_us = commit_ts_us(data, txn);
 	data->txn_nonempty = false;
+	data->txn_wrote = false;
 	data->total_order = 0;
 	data->ndc = 0;
 	data->dc_cap = 0;
@@ -745,6 +748,7 @@ ferry_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 		put_be(ctx->out, txn->final_lsn, 8);
 		put_be(ctx->out, (uint64) txn->xact_time.commit_time, 8);
 		OutputPluginWrite(ctx, true);
+		data->txn_wrote = true;
 	}
 }
 
@@ -771,6 +775,26 @@ emit_record(LogicalDecodingContext *ctx, FerryRecord *rec)
 	OutputPluginPrepareWrite(ctx, true);
 	ferry_write_record(ctx->out, &data->opts, rec);
 	OutputPluginWrite(ctx, true);
+	data->txn_wrote = true;
+}
+
+/*
+ * Let the walsender send keepalives and track progress while changes are
+ * filtered out or a transaction produced nothing (as pgoutput does), so a
+ * long stretch without output does not hit wal_sender_timeout.
+ */
+#define FERRY_PROGRESS_THRESHOLD 100
+
+static void
+ferry_update_progress(LogicalDecodingContext *ctx, bool skipped_xact)
+{
+	FerryDecodingData *data = ctx->output_plugin_private;
+
+	if (ctx->end_xact || ++data->progress_count >= FERRY_PROGRESS_THRESHOLD)
+	{
+		OutputPluginUpdateProgress(ctx, skipped_xact);
+		data->progress_count = 0;
+	}
 }
 
 static void
@@ -909,6 +933,7 @@ ferry_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr comm
 		put_be(ctx->out, (uint64) txn->xact_time.commit_time, 8);
 		OutputPluginWrite(ctx, true);
 	}
+	ferry_update_progress(ctx, !data->txn_wrote);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(data->context);
 	MemoryContextReset(data->txn_context);
@@ -1044,6 +1069,7 @@ ferry_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	HeapTuple	newtup = NULL;
 	HeapTuple	oldtup = NULL;
 
+	ferry_update_progress(ctx, false);
 	txn_touch(ctx, change->lsn);
 	entry = ferry_relcache_get(&data->opts, rel, &data->next_schema_id);
 	ri = entry->info;
@@ -1120,6 +1146,7 @@ ferry_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelation
 	MemoryContext old = MemoryContextSwitchTo(data->context);
 	int			i;
 
+	ferry_update_progress(ctx, false);
 	txn_touch(ctx, change->lsn);
 	for (i = 0; i < nrelations && !data->opts.skip_t; i++)
 	{
@@ -1158,6 +1185,7 @@ ferry_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr mes
 	int64		now = ferry_now_us(opts);
 	int64		total = 0;
 
+	ferry_update_progress(ctx, false);
 	if (transactional)
 		txn_touch(ctx, message_lsn);
 	if ((opts->message_include.npatterns > 0 && !ferry_filter_match(&opts->message_include, prefix)) ||
