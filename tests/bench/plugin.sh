@@ -64,7 +64,7 @@ recv_once() {
 	q -c "SELECT pg_copy_logical_replication_slot('$master', '$tmp')" >/dev/null 2>&1 || return 1
 	mapfile -t ro < <(recv_opts "$opts")
 	t0=$(now)
-	timeout "${BENCH_RECV_TIMEOUT:-900}" "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$tmp" \
+	timeout "${BENCH_RECV_TIMEOUT:-$(awk -v s="$BENCH_SCALE" 'BEGIN{printf "%d", 120 + 240 * s}')}" "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$tmp" \
 		--start --no-loop -F 0 -s 10 --endpos "$end" -f /dev/null "${ro[@]}" 2>"$BENCH_RUN/recv.err" &
 	local rpid=$!
 	if [ -n "$memfile" ]; then
@@ -184,7 +184,12 @@ for c in "${memconfigs[@]}"; do
 		printf 'mem\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rs" "$big_rows" 0 "$rss" "$anon" "$hwm" >>"$raw"
 		log "plugin: big txn $name: ${rs}s, walsender peak RSS $((rss / 1024)) MB (anon $((anon / 1024)) MB, HWM $((hwm / 1024)) MB)"
 	else
-		bench_pg_recover "$crashes0" || { out "- **$name: big transaction not measured: it crashed the server**"; }
+		if ! bench_pg_recover "$crashes0"; then
+			out "- **$name: big transaction not measured: the server crashed while it decoded (see $BENCH_RUN/pg/pg.log)**"
+			# crash recovery may have cut the WAL short of the end LSN: the remaining runs would wait forever
+			out "- remaining big-transaction runs skipped after the crash"
+			break
+		fi
 		crashes0=$(pg_crashes)
 	fi
 done
