@@ -179,14 +179,18 @@ def test_sink_survives_s3_outage(kafka, own_s3, rundir, spawn, ferry_bins):
     assert "S3 retries" in proc.log_path.read_text()
 
 
-def test_sink_two_processes_share_partitions(kafka, s3, rundir, spawn, ferry_bins):
-    """Two sinks in one group split 4 partitions; one leaves (SIGTERM) mid-load, one joins later."""
+@pytest.mark.parametrize("assignor", ["range,roundrobin", "cooperative-sticky"])
+def test_sink_two_processes_share_partitions(kafka, s3, rundir, spawn, ferry_bins, assignor):
+    """Two sinks in one group split 4 partitions; one leaves (SIGTERM) mid-load, one joins later
+    (eager and cooperative rebalancing)."""
     topic = f"{uniq('s2')}.commerce.users"
     parts = 4
     create_topic(kafka, topic, parts)
     group = uniq("g-")
     cfg = sink_config(rundir, "two", kafka, s3, topics=[topic], group=group,
-                      kafkaopts={"session.timeout.ms": 6000}, **{"flush.interval.ms": 500})
+                      kafkaopts={"session.timeout.ms": 6000,
+                                 "partition.assignment.strategy": assignor},
+                      **{"flush.interval.ms": 500})
     load = Load(kafka.bootstrap, topic, parts, per_partition=600, rate=500)
     a = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-two-a")
     b = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-two-b")
