@@ -345,32 +345,82 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 }
 
 /*
+ * The decimal digits of m = odd * 2^j (odd is odd) if they are at most 19
+ * significant digits: returns the count (0 if longer) and sets *exp so that
+ * m = d.ddd * 10^exp.  Exact integer arithmetic.
+ */
+static int
+exact_short_decimal(uint64 odd, int j, char *digits, int *exp)
+{
+	uint64		q;
+	int			pow10;
+	char		buf[24];
+	int			n;
+	int			i;
+
+	if (j < 0)
+	{
+		/* m = odd * 5^-j / 10^-j */
+		q = odd;
+		for (i = 0; i < -j; i++)
+		{
+			if (q > PG_UINT64_MAX / 5)
+				return 0;
+			q *= 5;
+		}
+		pow10 = j;
+	}
+	else
+	{
+		int			t = 0;
+		uint64		r = odd;
+
+		while (r % 5 == 0)
+		{
+			r /= 5;
+			t++;
+		}
+		if (j >= t)
+		{
+			/* m = r * 2^(j-t) * 10^t */
+			q = r;
+			for (i = 0; i < j - t; i++)
+			{
+				if (q > PG_UINT64_MAX / 2)
+					return 0;
+				q *= 2;
+			}
+			pow10 = t;
+		}
+		else
+		{
+			/* m = r * 5^(t-j) * 10^j */
+			q = r;
+			for (i = 0; i < t - j; i++)
+			{
+				if (q > PG_UINT64_MAX / 5)
+					return 0;
+				q *= 5;
+			}
+			pow10 = j;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), UINT64_FORMAT, q);
+	/* q has no factor 10, so no trailing zeros */
+	memcpy(digits, buf, n + 1);
+	*exp = n - 1 + pow10;
+	return n;
+}
+
+/*
  * Java (JDK 19+) picks, among the decimals that round to v, those of the
  * minimal length (at least two digits considered when one would do) and of
  * them the closest to v.  PG's shortest-decimal code never returns a bound
  * of the rounding interval, but under round-half-even a bound belongs to it
  * when v's significand is even, and a bound can be much shorter (1.0E23,
- * 3.0E10f).  So the bounds (exact midpoints to the neighbours, computed in
- * a wider type) are checked for an exact short decimal.
+ * 3.0E10f).  So the bounds (the exact midpoints to the neighbours) are
+ * checked for a shorter exact decimal.
  */
-static int
-bound_digits(long double mid, double a, bool is_float, char *digits, int *exp)
-{
-	char		buf[64];
-
-	snprintf(buf, sizeof(buf), "%.17Le", mid);
-	if (strtold(buf, NULL) != mid)
-		return 0;				/* needs more than 18 digits */
-
-	/*
-	 * long double cannot tell every 18-digit decimal from the midpoint, so
-	 * make sure the candidate really rounds to the value.
-	 */
-	if (is_float ? strtof(buf, NULL) != (float) a : strtod(buf, NULL) != a)
-		return 0;
-	return parse_decimal(buf, digits, exp);
-}
-
 static void
 java_number(StringInfo out, double v, const char *shortest, bool is_float)
 {
@@ -378,24 +428,31 @@ java_number(StringInfo out, double v, const char *shortest, bool is_float)
 	int			exp;
 	int			n;
 	double		a = fabs(v);
-	bool		even;
-	long double lo,
-				hi;
+	uint64		mant;
+	int			e;				/* a = mant * 2^e */
+	bool		min_normal;
 
 	n = parse_decimal(shortest, digits, &exp);
 	if (is_float)
 	{
-		float		f = (float) a;
 		union
 		{
 			float		f;
 			uint32		u;
 		}			fb;
+		int			eb;
 
-		fb.f = f;
-		even = (fb.u & 1) == 0;
-		lo = ((long double) f + (long double) nextafterf(f, 0.0f)) / 2;
-		hi = ((long double) f + (long double) nextafterf(f, INFINITY)) / 2;
+		fb.f = (float) a;
+		eb = (fb.u >> 23) & 0xFF;
+		mant = fb.u & 0x7FFFFF;
+		min_normal = (mant == 0 && eb > 1);
+		if (eb == 0)
+			e = -149;
+		else
+		{
+			mant |= UINT64CONST(1) << 23;
+			e = eb - 150;
+		}
 	}
 	else
 	{
@@ -404,27 +461,40 @@ java_number(StringInfo out, double v, const char *shortest, bool is_float)
 			double		d;
 			uint64		u;
 		}			db;
+		int			eb;
 
 		db.d = a;
-		even = (db.u & 1) == 0;
-		lo = ((long double) a + (long double) nextafter(a, 0.0)) / 2;
-		hi = ((long double) a + (long double) nextafter(a, INFINITY)) / 2;
+		eb = (int) ((db.u >> 52) & 0x7FF);
+		mant = db.u & UINT64CONST(0xFFFFFFFFFFFFF);
+		min_normal = (mant == 0 && eb > 1);
+		if (eb == 0)
+			e = -1074;
+		else
+		{
+			mant |= UINT64CONST(1) << 52;
+			e = eb - 1075;
+		}
 	}
-	if (even && n > 1 && a != 0)
+	if ((mant & 1) == 0 && n > 1 && a != 0)
 	{
-		char		bd[64];
+		char		bd[24];
 		int			bexp;
 		int			m;
 
-		m = bound_digits(lo, a, is_float, bd, &bexp);
+		/* upper bound (2M+1) * 2^(e-1) */
+		m = exact_short_decimal(2 * mant + 1, e - 1, bd, &bexp);
 		if (m > 0 && m < n)
 		{
 			memcpy(digits, bd, m + 1);
 			n = m;
 			exp = bexp;
 		}
-		m = bound_digits(hi, a, is_float, bd, &bexp);
-		if (m > 0 && m < n && !isinf(hi))
+		/* lower bound: the gap below a power of two is half as wide */
+		if (min_normal)
+			m = exact_short_decimal(4 * mant - 1, e - 2, bd, &bexp);
+		else
+			m = exact_short_decimal(2 * mant - 1, e - 1, bd, &bexp);
+		if (m > 0 && m < n)
 		{
 			memcpy(digits, bd, m + 1);
 			n = m;
