@@ -53,6 +53,16 @@
 static const char hexdigits_upper[] = "0123456789ABCDEF";
 static const char hexdigits_lower[] = "0123456789abcdef";
 
+/* Append a decimal integer without going through printf */
+static inline void
+append_int64(StringInfo out, int64 v)
+{
+	char		buf[MAXINT8LEN + 1];
+	int			len = pg_lltoa(v, buf);
+
+	appendBinaryStringInfo(out, buf, len);
+}
+
 /* ---------------------------------------------------------------------
  * JSON strings
  * ---------------------------------------------------------------------
@@ -1220,16 +1230,16 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 			appendStringInfoString(out, DatumGetBool(d) ? "true" : "false");
 			break;
 		case FK_INT16:
-			appendStringInfo(out, "%d", (int) DatumGetInt16(d));
+			append_int64(out, DatumGetInt16(d));
 			break;
 		case FK_INT32:
-			appendStringInfo(out, "%d", DatumGetInt32(d));
+			append_int64(out, DatumGetInt32(d));
 			break;
 		case FK_INT64:
-			appendStringInfo(out, INT64_FORMAT, DatumGetInt64(d));
+			append_int64(out, DatumGetInt64(d));
 			break;
 		case FK_OID:
-			appendStringInfo(out, "%u", DatumGetObjectId(d));
+			append_int64(out, (int64) DatumGetObjectId(d));
 			break;
 		case FK_FLOAT32:
 			ferry_java_float(out, DatumGetFloat4(d));
@@ -1364,7 +1374,7 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				else if (DATE_IS_NOBEGIN(dt))
 					appendStringInfoString(out, "-2147472691");
 				else
-					appendStringInfo(out, "%d", dt + UNIX_PG_EPOCH_DIFF_DAYS);
+					append_int64(out, (int64) dt + UNIX_PG_EPOCH_DIFF_DAYS);
 				break;
 			}
 		case FK_TIME:
@@ -1372,9 +1382,9 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				TimeADT		tm = DatumGetTimeADT(d);
 
 				if (t->millis)
-					appendStringInfo(out, "%d", (int) (tm / 1000));
+					append_int64(out, tm / 1000);
 				else
-					appendStringInfo(out, INT64_FORMAT, (int64) tm);
+					append_int64(out, tm);
 				break;
 			}
 		case FK_TIMESTAMP:
@@ -1394,10 +1404,10 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 
 					if (us % 1000 < 0)
 						ms--;
-					appendStringInfo(out, INT64_FORMAT, ms);
+					append_int64(out, ms);
 				}
 				else
-					appendStringInfo(out, INT64_FORMAT, us);
+					append_int64(out, us);
 				break;
 			}
 		case FK_TIMESTAMPTZ:
@@ -1754,28 +1764,44 @@ ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 		ms--;
 	appendStringInfoString(out, "{\"version\":\"" FERRY_VERSION "\",\"connector\":\"postgresql\",\"name\":");
 	ferry_json_cstring(out, opts->topic_prefix);
-	appendStringInfo(out, ",\"ts_ms\":" INT64_FORMAT ",\"snapshot\":\"%s\",\"db\":",
-					 ms, src->snapshot ? src->snapshot : "false");
+	appendStringInfoString(out, ",\"ts_ms\":");
+	append_int64(out, ms);
+	appendStringInfoString(out, ",\"snapshot\":\"");
+	appendStringInfoString(out, src->snapshot ? src->snapshot : "false");
+	appendStringInfoString(out, "\",\"db\":");
 	ferry_json_cstring(out, dbname);
+	appendStringInfoString(out, ",\"sequence\":\"[");
 	if (src->has_last_commit)
-		appendStringInfo(out, ",\"sequence\":\"[\\\"" UINT64_FORMAT "\\\",\\\"" UINT64_FORMAT "\\\"]\"",
-						 src->last_commit, src->lsn);
+	{
+		appendStringInfoString(out, "\\\"");
+		append_int64(out, (int64) src->last_commit);
+		appendStringInfoString(out, "\\\",\\\"");
+	}
 	else
-		appendStringInfo(out, ",\"sequence\":\"[null,\\\"" UINT64_FORMAT "\\\"]\"", src->lsn);
-	appendStringInfo(out, ",\"ts_us\":" INT64_FORMAT ",\"ts_ns\":" INT64_FORMAT ",\"schema\":",
-					 src->ts_us, src->ts_us * 1000);
+		appendStringInfoString(out, "null,\\\"");
+	append_int64(out, (int64) src->lsn);
+	appendStringInfoString(out, "\\\"]\",\"ts_us\":");
+	append_int64(out, src->ts_us);
+	appendStringInfoString(out, ",\"ts_ns\":");
+	append_int64(out, src->ts_us * 1000);
+	appendStringInfoString(out, ",\"schema\":");
 	ferry_json_cstring(out, src->schema);
 	appendStringInfoString(out, ",\"table\":");
 	ferry_json_cstring(out, src->table);
+	appendStringInfoString(out, ",\"txId\":");
 	if (src->has_txid)
-		appendStringInfo(out, ",\"txId\":" INT64_FORMAT, src->txid);
+		append_int64(out, src->txid);
 	else
-		appendStringInfoString(out, ",\"txId\":null");
-	appendStringInfo(out, ",\"lsn\":" INT64_FORMAT ",\"xmin\":null,\"origin\":", (int64) src->lsn);
+		appendStringInfoString(out, "null");
+	appendStringInfoString(out, ",\"lsn\":");
+	append_int64(out, (int64) src->lsn);
+	appendStringInfoString(out, ",\"xmin\":null,\"origin\":");
 	if (src->origin)
 	{
 		ferry_json_cstring(out, src->origin);
-		appendStringInfo(out, ",\"origin_lsn\":" INT64_FORMAT "}", (int64) src->origin_lsn);
+		appendStringInfoString(out, ",\"origin_lsn\":");
+		append_int64(out, (int64) src->origin_lsn);
+		appendStringInfoChar(out, '}');
 	}
 	else
 		appendStringInfoString(out, "null,\"origin_lsn\":null}");
