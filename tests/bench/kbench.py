@@ -11,13 +11,14 @@
       create topics (1 partition, RF 1) with the given topic configs.
   kbench.py produce BOOTSTRAP TOPIC COUNT SIZE
       fill TOPIC with COUNT Debezium-shaped JSON records of about SIZE bytes (key + value).
-  kbench.py latency BOOTSTRAP TOPIC COUNT TIMEOUT_S
-      read COUNT records of TOPIC from the beginning and print JSON latency percentiles of
+  kbench.py latency BOOTSTRAP TOPIC COUNTFILE TIMEOUT_S
+      read TOPIC from the beginning until COUNTFILE exists and that many records were read; print JSON latency percentiles of
       (LogAppendTime or CreateTime - commit time) and (receive time - commit time), commit
       time = payload.source.ts_us (or ts_ms) of the Debezium value.
 """
 import json
 import os
+import re
 import sys
 import time
 
@@ -167,12 +168,16 @@ def pct(xs, q):
     return xs[k]
 
 
-def cmd_latency(bootstrap, topic, count, timeout):
-    count = int(count)
+TS_US = re.compile(rb'"ts_us":(\d+)')
+TS_MS = re.compile(rb'"ts_ms":(\d+)')
+
+
+def cmd_latency(bootstrap, topic, countfile, timeout):
+    """read TOPIC from the beginning until COUNTFILE exists and holds N and N records were read"""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kbench-lat", "enable.auto.commit": False,
                   "fetch.wait.max.ms": 5, "fetch.min.bytes": 1, "auto.offset.reset": "earliest"})
     deadline = time.time() + float(timeout)
-    # wait for the topic to exist, then assign from the beginning
+    tm = None
     while time.time() < deadline:
         md = c.list_topics(topic, timeout=5)
         tm = md.topics.get(topic)
@@ -183,31 +188,45 @@ def cmd_latency(bootstrap, topic, count, timeout):
     append_lat, recv_lat = [], []
     tstype_seen = None
     n = 0
-    while n < count and time.time() < deadline:
-        msgs = c.consume(1000, 0.2)
+    expected = None
+    while time.time() < deadline:
+        if expected is None and os.path.exists(countfile):
+            try:
+                expected = int(open(countfile).read().strip())
+            except ValueError:
+                pass
+        if expected is not None and n >= expected:
+            break
+        m = c.poll(0.05)
+        if m is None:
+            continue
         now_us = time.time() * 1e6
-        for m in msgs:
-            if m.error() or m.value() is None:
+        if m.error() or m.value() is None:
+            continue
+        n += 1
+        # the first ts_us of a Debezium value is source.ts_us (commit time); the envelope's comes later
+        v = m.value()
+        mt = TS_US.search(v)
+        if mt:
+            commit_us = int(mt.group(1))
+        else:
+            mt = TS_MS.search(v)
+            if not mt:
                 continue
-            n += 1
-            v = json.loads(m.value())
-            pl = v.get("payload", v)
-            src = pl.get("source") or {}
-            commit_us = src.get("ts_us") or (src.get("ts_ms", 0) * 1000)
-            if not commit_us:
-                continue
-            tstype, ts_ms = m.timestamp()
-            tstype_seen = tstype
-            append_lat.append(ts_ms * 1000 - commit_us)
-            recv_lat.append(now_us - commit_us)
-    res = {"records": n, "timestamp_type": {0: "none", 1: "CreateTime", 2: "LogAppendTime"}.get(tstype_seen)}
+            commit_us = int(mt.group(1)) * 1000
+        tstype, ts_ms = m.timestamp()
+        tstype_seen = tstype
+        append_lat.append(ts_ms * 1000 - commit_us)
+        recv_lat.append(now_us - commit_us)
+    res = {"records": n, "expected": expected,
+           "timestamp_type": {0: "none", 1: "CreateTime", 2: "LogAppendTime"}.get(tstype_seen)}
     for name, xs in (("append", append_lat), ("receive", recv_lat)):
         for q in (50, 99, 99.9):
             v = pct(xs, q)
             res[f"{name}_p{q}_ms"] = None if v is None else round(v / 1000.0, 2)
         res[f"{name}_max_ms"] = round(max(xs) / 1000.0, 2) if xs else None
     print(json.dumps(res))
-    return 0 if n >= count else 1
+    return 0 if expected is not None and n >= expected else 1
 
 
 if __name__ == "__main__":

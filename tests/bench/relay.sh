@@ -10,7 +10,7 @@
 #   pg_recvlogical ceiling  (the ferry plugin, format relay, to /dev/null, BENCH_REPS runs)
 #   Debezium 3.6.1          (Kafka Connect 4.3.1 standalone worker, pgoutput, one run)
 # Then commit->Kafka latency at a steady BENCH_RATE (10000) changes/s for BENCH_LAT_S (30) s.
-# Env: BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S, BENCH_RELAY_REPS (min(BENCH_REPS, 2)).
+# Env: BENCH_DBZ_LATENCY=1 (Debezium's latency too, ~1.5 min more), BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S, BENCH_RELAY_REPS (min(BENCH_REPS, 2)).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -130,8 +130,10 @@ run_ceiling() { # run_ceiling REP
 }
 
 # ---------------------------------------------------------------- Debezium / Kafka Connect
-run_debezium() {
-	local d=$BENCH_RUN/dbz t0 res st
+# dbz_start SLOT PUBLICATION TOPIC_PREFIX TABLES DIR: start a Kafka Connect standalone worker
+# with the Debezium connector; sets DBZ_PID
+dbz_start() {
+	local slot=$1 pub=$2 prefix=$3 tables=$4 d=$5
 	mkdir -p "$d"
 	cat >"$d/worker.properties" <<EOC
 bootstrap.servers=$KAFKA
@@ -145,7 +147,7 @@ listeners=http://127.0.0.1:$(free_port)
 plugin.discovery=only_scan
 EOC
 	cat >"$d/pg-source.properties" <<EOC
-name=bench-dbz
+name=bench-$slot
 connector.class=io.debezium.connector.postgresql.PostgresConnector
 tasks.max=1
 database.hostname=127.0.0.1
@@ -153,12 +155,12 @@ database.port=$BENCH_PGPORT
 database.user=postgres
 database.password=postgres
 database.dbname=bench
-topic.prefix=dbz
+topic.prefix=$prefix
 schema.include.list=commerce
-table.include.list=commerce.users,commerce.products,commerce.wide
+table.include.list=$tables
 plugin.name=pgoutput
-slot.name=dbz
-publication.name=dbz_pub
+slot.name=$slot
+publication.name=$pub
 publication.autocreate.mode=disabled
 snapshot.mode=${BENCH_DBZ_SNAPSHOT:-no_data}
 topic.creation.default.replication.factor=1
@@ -174,13 +176,18 @@ appender.err.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
 rootLogger.appenderRef.err.ref = STDERR
 EOC
-	t0=$(now)
 	# heap as bin/connect-standalone.sh sets it
 	java -Xms256m -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true -Dlog4j2.configurationFile="$d/log4j2.properties" \
 		-cp "$dbz_lib/*" org.apache.kafka.connect.cli.ConnectStandalone \
 		"$d/worker.properties" "$d/pg-source.properties" >"$d/connect.log" 2>&1 &
 	DBZ_PID=$!
 	echo "$DBZ_PID" >"$d/pid"
+}
+
+run_debezium() {
+	local d=$BENCH_RUN/dbz t0 res st
+	t0=$(now)
+	dbz_start dbz dbz_pub dbz commerce.users,commerce.products,commerce.wide "$d"
 	res=$(wait_topics "dbz." "$d/pid" "${BENCH_DBZ_TIMEOUT:-1200}")
 	st=$(proc_stats "$DBZ_PID")
 	kill "$DBZ_PID" 2>/dev/null; wait "$DBZ_PID" 2>/dev/null; DBZ_PID=
@@ -212,6 +219,6 @@ out "Catch-up over one WAL: $events row changes ($deletes deletes -> +$deletes t
 python3 "$BENCH_DIR/summarize.py" "$raw" relay "$events" | tee -a "$BENCH_RESULTS"
 
 # ---------------------------------------------------------------- latency at a steady rate
-if [ -n "$have_relay" ]; then
+if [ -n "$have_relay" ] || { [ -n "$have_dbz" ] && [ -n "${BENCH_DBZ_LATENCY:-}" ]; }; then
 	. "$BENCH_DIR/latency.sh"
 fi
