@@ -15,12 +15,14 @@
  *
  * Exactly once in the bucket, the argument:
  *	1. An object's name depends only on (topic, partition, start offset,
- *	   timestamp of the record at the start offset).
- *	2. After an object is stored, its partition's offset (last + 1) is
- *	   committed synchronously, before any other object of that
- *	   partition is stored.  So at any time at most one object per
- *	   partition holds records beyond the committed offset C, and it
- *	   starts exactly at C (batches are contiguous).
+ *	   timestamp of the record at the start offset).  Batches of a
+ *	   partition are contiguous, so every committed offset is the end of
+ *	   one object and the start of the next.
+ *	2. A partition's offset (last + 1) is committed only after its object
+ *	   is stored.  With commit.mode sync (the default) the commit completes
+ *	   before the partition's next object is stored, so at any time at most
+ *	   one object per partition holds records beyond the committed offset
+ *	   C, and it starts exactly at C.
  *	3. After a crash or a rebalance, consumption resumes at C: the first
  *	   batch starts at C and is stored under the same name, replacing the
  *	   uncommitted object whatever its end was.  Records after the new
@@ -29,12 +31,14 @@
  *	4. Recovery scan (sink/recovery.scan, on by default): when partitions
  *	   are assigned, objects of those partitions whose start offset is
  *	   greater than the committed offset are deleted before consuming.
- *	   They can exist only if (2) was broken: a commit that failed after
- *	   its store (coordinator error, lost partition, a zombie process that
- *	   stored after its partition moved), or an older version.  The scan
- *	   lists the template's fixed prefix for each topic ("<topic>/" by
- *	   default), so its cost grows with the number of objects of the
- *	   topic.
+ *	   They exist when (2) did not hold: a commit that failed after its
+ *	   store (coordinator error, lost partition, a zombie process that
+ *	   stored after its partition moved), or commit.mode async, where
+ *	   several uncommitted objects may be stored before a crash.  With
+ *	   the scan, (3) holds for them too.  The scan lists the template's
+ *	   fixed prefix for each topic ("<topic>/" by default), so its cost
+ *	   grows with the number of objects of the topic.
+ *	Revoked partitions and shutdown always commit synchronously.
  *
  * IDENTIFICATION
  *	  sink/consumer.c
@@ -154,15 +158,18 @@ set_exit(sink_consumer_t *c, int code)
 	sink_stop_requested = 1;
 }
 
-/* commit `offset` for p synchronously; false on failure (logged) */
+/*
+ * Commit `offset` for p; false on failure (logged).  Asynchronous commits
+ * (commit.mode async) report failures through commit_cb.
+ */
 static bool
-part_commit(sink_consumer_t *c, sink_part_t *p, int64_t offset)
+part_commit(sink_consumer_t *c, sink_part_t *p, int64_t offset, bool sync)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_resp_err_t err;
 
 	rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = offset;
-	err = rd_kafka_commit(c->rk, list, 0);
+	err = rd_kafka_commit(c->rk, list, sync ? 0 : 1);
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].err)
 		err = list->elems[0].err;
 	rd_kafka_topic_partition_list_destroy(list);
@@ -172,19 +179,39 @@ part_commit(sink_consumer_t *c, sink_part_t *p, int64_t offset)
 					(long long) offset, (int) p->partition, p->topic, rd_kafka_err2str(err));
 		return false;
 	}
-	log_debug("committed offset %lld of partition %d of topic \"%s\"",
+	log_debug("%s offset %lld of partition %d of topic \"%s\"", sync ? "committed" : "committing",
 			  (long long) offset, (int) p->partition, p->topic);
 	return true;
 }
 
+/* result of an asynchronous commit, served by rd_kafka_consumer_poll() on our thread */
+static void
+commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		  rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void) rk;
+	(void) opaque;
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return;
+	for (int i = 0; offsets && i < offsets->cnt; i++)
+	{
+		rd_kafka_resp_err_t e = err ? err : offsets->elems[i].err;
+
+		if (e)
+			log_warning("could not commit offset %lld of partition %d of topic \"%s\": %s",
+						(long long) offsets->elems[i].offset, (int) offsets->elems[i].partition,
+						offsets->elems[i].topic, rd_kafka_err2str(e));
+	}
+}
+
 /*
- * Store p's open batch as one object, then commit.  With `commit` false
- * (a lost assignment) the object is stored but not committed.  Returns 0,
+ * Store p's open batch as one object, then commit (synchronously when
+ * `sync`, else as commit.mode says).  Returns 0,
  * or -1 when the object could not be stored (the batch is kept; a fatal
  * error also sets the exit code).
  */
 static int
-part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool commit)
+part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool sync)
 {
 	char		errbuf[2048];
 
@@ -239,8 +266,7 @@ part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool commit)
 		sink_buf_free(&name);
 		sink_buf_free(&gz);
 	}
-	if (commit)
-		part_commit(c, p, p->next_offset);
+	part_commit(c, p, p->next_offset, sync || c->conf->commit_sync);
 	c->buffered -= p->buf.len;
 	/* keep a small buffer for the next batch, give back big ones */
 	if (p->buf.cap > (1 << 20))
@@ -360,14 +386,14 @@ handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
 	c->n_records++;
 
 	if (p->count >= c->conf->flush_size)
-		part_flush(c, p, "flush.size", true);
+		part_flush(c, p, "flush.size", false);
 	else if ((int64_t) p->buf.len >= c->conf->flush_bytes)
-		part_flush(c, p, "flush.bytes", true);
+		part_flush(c, p, "flush.bytes", false);
 	while (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
 	{
 		sink_part_t *big = largest_batch(c);
 
-		if (big == NULL || part_flush(c, big, "buffer.max.bytes", true) != 0)
+		if (big == NULL || part_flush(c, big, "buffer.max.bytes", false) != 0)
 			break;
 	}
 }
@@ -382,7 +408,7 @@ check_timers(sink_consumer_t *c)
 		return;
 	for (sink_part_t *p = c->parts; p && !c->exit_code; p = p->next)
 		if (p->start_offset >= 0 && now - p->opened_ms >= c->conf->flush_interval_ms)
-			part_flush(c, p, "flush.interval.ms", true);
+			part_flush(c, p, "flush.interval.ms", false);
 }
 
 static void
@@ -667,6 +693,7 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 	rd_kafka_conf_set_opaque(rkconf, c);
 	rd_kafka_conf_set_rebalance_cb(rkconf, rebalance_cb);
 	rd_kafka_conf_set_error_cb(rkconf, error_cb);
+	rd_kafka_conf_set_offset_commit_cb(rkconf, commit_cb);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rkconf, errbuf, errlen);
 	if (c->rk == NULL)
 	{

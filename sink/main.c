@@ -44,6 +44,7 @@ static const char *const invalid_choices[] = {"stop", "raw", "dlq", NULL};
 static const char *const compression_choices[] = {"none", "gzip", NULL};
 static const char *const level_choices[] = {"error", "warning", "info", "debug", NULL};
 static const char *const path_style_choices[] = {"auto", "true", "false", NULL};
+static const char *const commit_choices[] = {"sync", "async", NULL};
 
 #define OFF(f) offsetof(sink_config_t, f)
 #define MiB (1024 * 1024)
@@ -83,6 +84,8 @@ static const cfg_option_t sink_options[] = {
 	"all partitions' batches together; above it the largest batch is stored early"},
 	{"sink/recovery.scan", CFG_BOOL, OFF(recovery_scan), "true", 0, 0, NULL, NULL, 0,
 	"on assignment, delete objects of the partition that start beyond its committed offset"},
+	{"sink/commit.mode", CFG_ENUM, OFF(commit_mode), "sync", 0, 0, commit_choices, NULL, 0,
+	"sync: commit each object's offset before storing the partition's next object; async: don't wait (faster; needs recovery.scan)"},
 	{"sink/stats.interval.ms", CFG_INT, OFF(stats_interval_ms), "60000", 0, 86400000, NULL, NULL, 0,
 	"period of the stats log line (0: off)"},
 	{"sink/log.level", CFG_ENUM, OFF(log_level), "info", 0, 0, level_choices, "FERRY_LOG_LEVEL", 0,
@@ -385,6 +388,14 @@ main(int argc, char **argv)
 	if (tmpl == NULL)
 	{
 		log_error("%s:%d: %s", file, cfg_line_of(sink_options, &conf, "sink/template"), errbuf);
+		goto done;
+	}
+	conf.commit_sync = strcmp(conf.commit_mode, "sync") == 0;
+	if (!conf.commit_sync && !conf.recovery_scan)
+	{
+		log_error("%s:%d: sink/commit.mode \"async\" needs sink/recovery.scan: after a crash, "
+				  "objects beyond the committed offset must be deleted", file,
+				  cfg_line_of(sink_options, &conf, "sink/commit.mode"));
 		goto done;
 	}
 	if (conf.s3_retry_backoff_max_ms < conf.s3_retry_backoff_ms)

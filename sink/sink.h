@@ -57,6 +57,8 @@ typedef struct sink_config
 	int64_t		flush_interval_ms;
 	int64_t		buffer_max_bytes;
 	bool		recovery_scan;
+	char	   *commit_mode;
+	bool		commit_sync;	/* commit.mode == sync (derived) */
 	int64_t		stats_interval_ms;
 	char	   *log_level;
 	char	   *s3_endpoint;
