@@ -17,7 +17,8 @@ from conftest import wait_until
 
 PREFIX = "debezium"
 TOPICS = {t: f"{PREFIX}.commerce.{t}" for t in ("users", "products")}
-KEY_RE = re.compile(r"^(?P<topic>[^/]+)/\d{4}-\d{2}-\d{2}/\d{2}/(?P<part>\d{10})-(?P<start>\d{20})\.json$")
+KEY_PREFIX = "pipeline"
+KEY_RE = re.compile(r"^" + KEY_PREFIX + r"/(?P<topic>[^/]+)/\d{4}-\d{2}-\d{2}/\d{2}/(?P<part>\d{10})-(?P<start>\d{20})\.json$")
 
 
 def _schema(pg, db):
@@ -41,7 +42,7 @@ relay:
 sink:
   topics: ['^{PREFIX}\\.commerce\\..*']
   group.id: pipeline-{slot}
-  target: s3://{s3.bucket}
+  target: s3://{s3.bucket}/{KEY_PREFIX}
   flush.size: 20
   flush.interval.ms: 1000
   stats.interval.ms: 1000
@@ -58,7 +59,7 @@ sink:
 def _bucket_lines(s3):
     """{topic: [(partition, offset_in_object_order, line_json)]}, checking the layout."""
     out = {}
-    for key in s3.keys():
+    for key in s3.keys(KEY_PREFIX + "/"):
         m = KEY_RE.match(key)
         assert m, f"object {key!r} is not at <topic>/<yyyy>-<MM>-<dd>/<HH>/<partition>-<start>.json"
         body = s3.get(key).decode()
@@ -147,8 +148,8 @@ def test_pipeline_to_bucket_and_duckdb_scd2(pg, kafka, s3, rundir, ferry_bins, s
     import duckdb
 
     dl = tmp_path / "bucket"
-    for key in s3.keys():
-        f = dl / key
+    for key in s3.keys(KEY_PREFIX + "/"):
+        f = dl / key[len(KEY_PREFIX) + 1:]
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(s3.get(key))
     con = duckdb.connect()
