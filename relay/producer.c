@@ -122,7 +122,6 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 			snprintf(p->failmsg, sizeof(p->failmsg),
 					 "could not deliver record to topic \"%s\": %s",
 					 rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
-			log_error("%s", p->failmsg);
 		}
 		relay_inflight_ack(p->fl, seq, false);
 		return;
@@ -148,7 +147,6 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 			snprintf(p->failmsg, sizeof(p->failmsg),
 					 "fatal Kafka producer error: %s: %s",
 					 rd_kafka_err2name(ferr), buf);
-			log_error("%s", p->failmsg);
 		}
 		return;
 	}

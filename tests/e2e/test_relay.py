@@ -466,7 +466,8 @@ def test_relay_kill9_crash_safety(pg, kafka, rundir, ferry_bins, spawn):
 
 
 def test_relay_postgres_restart(pg, kafka, rundir, ferry_bins, spawn):
-    """Postgres restarts mid-stream: the relay reconnects and resumes, nothing lost."""
+    """Postgres restarts mid-stream, then the walsender is terminated: the relay
+    reconnects with backoff and resumes from the confirmed position, nothing lost."""
     r = Relay(pg, kafka, rundir, ferry_bins, spawn, "pgrestart", partitions=1,
               **{"snapshot.mode": "never"})
     wl = Workload(pg, r.db, seed=5)
@@ -483,6 +484,13 @@ def test_relay_postgres_restart(pg, kafka, rundir, ferry_bins, spawn):
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     wl.conn = pg.connect(r.db)
     for _ in range(100):
+        wl.step()
+    # network loss as the relay sees it: the server ends the walsender mid-stream
+    r.wait_log("streaming from slot", timeout=30)
+    wait_until(lambda: pg.sql1(f"SELECT active_pid FROM pg_replication_slots WHERE slot_name = '{r.slot}'"),
+               30, "the relay to be streaming again")
+    pg.sql(f"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '{r.slot}'")
+    for _ in range(50):
         wl.step()
     _crash_check(wl, kafka, r, [({"users": 0, "products": 0}, 0)])
     assert r.proc.poll() is None, "relay exited on a Postgres restart"
@@ -600,3 +608,25 @@ def test_relay_snapshot_modes(pg, kafka, rundir, ferry_bins, spawn):
     recs = decode(kafka.read_topic(r.topic("users"), timeout=30, min_records=22), "users")
     assert [x[4][0] for x in recs] == ["r"] * 10 + ["c"] + ["r"] * 11
     r.stop(0)
+
+
+def test_relay_second_signal_exits_at_once(pg, kafka, rundir, ferry_bins, spawn):
+    """One SIGTERM: orderly stop, exit 0.  While the relay is blocked on Kafka (here an
+    unreachable broker at start-up), a second SIGTERM exits at once (exit 1)."""
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "sig2", partitions=1,
+              **{"snapshot.mode": "never", "shutdown.timeout.ms": 60000})
+    r.start()
+    r.wait_log("streaming from slot")
+    r.proc.send_signal(signal.SIGTERM)
+    assert r.proc.wait(30) == 0
+    assert "stopped; confirmed flush position" in r.log()
+    cfg = r.write_config({"slot.name": r.slot, "topic.prefix": r.prefix, "snapshot.mode": "never",
+                          "schema.include.list": "commerce", "kafka.timeout.ms": 60000}, name="sig2-dead")
+    cfg.write_text(cfg.read_text().replace(kafka.bootstrap, "127.0.0.1:1"))
+    p = r.start(cfg)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 1
+    assert "second signal, exiting at once" in r.log(p)

@@ -136,3 +136,29 @@ def test_relay_table_without_primary_key(pg, ferry_bins, rundir, kafka, spawn):
     assert len(recs) == 3
     assert all(rec[2] is None for rec in recs), "keyless table: records must have a null key"
     r.stop(0)
+
+
+def test_relay_delivery_failure_stops(pg, ferry_bins, rundir, kafka, spawn):
+    """A record Kafka refuses for good stops the relay (exit 1) with a clear error, and
+    the slot's confirmed position never passes that record's transaction."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "dfail", partitions=1, **{"snapshot.mode": "never"})
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    fs = admin.create_topics([NewTopic(r.topic("products"), num_partitions=1, replication_factor=1,
+                                       config={"max.message.bytes": "3000"})])
+    for f in fs.values():
+        f.result(timeout=30)
+    r.start()
+    r.wait_log("streaming from slot")
+    pg.sql("INSERT INTO commerce.users (username, password) VALUES ('ok', 'ok')", db=r.db)
+    wait_until(lambda: kafka.read_topic(r.topic("users"), timeout=5, min_records=1), 30, "the small record")
+    before = r.confirmed()
+    big_lsn = pg.sql1("SELECT pg_current_wal_lsn()", db=r.db)
+    pg.sql(f"INSERT INTO commerce.products (name, description, price) VALUES ('big', repeat('x', 10000), 1)",
+           db=r.db)
+    rc = r.proc.wait(60)
+    assert rc == 1, r.log()[-2000:]
+    assert "could not deliver record to topic" in r.log() or "fatal Kafka producer error" in r.log()
+    from test_relay import lsn_int
+    assert r.confirmed() <= lsn_int(big_lsn), "confirmed past a record Kafka refused"
+    assert r.confirmed() >= before
