@@ -25,6 +25,7 @@
 #include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/cash.h"
@@ -33,6 +34,8 @@
 #include "utils/geo_decls.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 #include "utils/varbit.h"
@@ -1114,6 +1117,68 @@ write_hstore(StringInfo out, const char *txt, bool as_map)
 		ferry_json_string(out, js.data, js.len);
 }
 
+/*
+ * tstzrange as PostgreSQL prints it with TimeZone UTC and DateStyle ISO,
+ * whatever the session's settings (Debezium's connection runs in the JVM's
+ * zone, UTC in the reference setup).
+ */
+static void
+append_utc_timestamptz(StringInfo buf, TimestampTz ts)
+{
+	char		str[MAXDATELEN + 1];
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		EncodeSpecialTimestamp(ts, str);
+	else if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) == 0)
+	{
+		tm.tm_isdst = 0;		/* else the offset is not printed */
+		EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, str);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	/* range_out quotes a bound with a space (every finite timestamp) */
+	if (strchr(str, ' '))
+	{
+		appendStringInfoChar(buf, '"');
+		appendStringInfoString(buf, str);
+		appendStringInfoChar(buf, '"');
+	}
+	else
+		appendStringInfoString(buf, str);
+}
+
+static void
+write_tstzrange(StringInfo out, Datum d, bool hdr)
+{
+	RangeType  *r = DatumGetRangeTypeP(d);
+	TypeCacheEntry *typcache = lookup_type_cache(TSTZRANGEOID, TYPECACHE_RANGE_INFO);
+	RangeBound	lower;
+	RangeBound	upper;
+	bool		empty;
+	StringInfoData buf;
+
+	range_deserialize(typcache, r, &lower, &upper, &empty);
+	initStringInfo(&buf);
+	if (empty)
+		appendStringInfoString(&buf, "empty");
+	else
+	{
+		appendStringInfoChar(&buf, lower.inclusive ? '[' : '(');
+		if (!lower.infinite)
+			append_utc_timestamptz(&buf, DatumGetTimestampTz(lower.val));
+		appendStringInfoChar(&buf, ',');
+		if (!upper.infinite)
+			append_utc_timestamptz(&buf, DatumGetTimestampTz(upper.val));
+		appendStringInfoChar(&buf, upper.inclusive ? ']' : ')');
+	}
+	write_string(out, buf.data, buf.len, hdr);
+	pfree(buf.data);
+}
+
 /* ---------------------------------------------------------------------
  * Values
  * ---------------------------------------------------------------------
@@ -1298,6 +1363,11 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				break;
 			}
 		case FK_OUTSTR:
+			if (t->typid == TSTZRANGEOID)
+			{
+				write_tstzrange(out, d, hdr);
+				break;
+			}
 			{
 				char	   *s = OutputFunctionCall(&t->outfunc, d);
 

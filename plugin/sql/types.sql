@@ -197,4 +197,12 @@ SELECT data->'value'->'schema'->'fields'->1 FROM ferry_test.get('types') AS data
 INSERT INTO t_def (i, s, b, j, u, nn, d, dn, ts, tz, tz2, ttz)
 	VALUES (NULL, NULL, NULL, NULL, NULL, 'given', NULL, NULL, NULL, NULL, NULL, NULL);
 SELECT * FROM ferry_test.rows('types');
+-- tstzrange is written in UTC whatever the session's TimeZone
+CREATE TABLE t_tzr (id int PRIMARY KEY, r tstzrange);
+INSERT INTO t_tzr VALUES (1, '[2017-06-05 11:29:12.549426+00,)'),
+	(2, '(2017-06-05 11:29:12+05,2018-01-01 00:00:00.5-03:30]'), (3, 'empty'),
+	(4, '[-infinity,infinity]'), (5, '[0044-03-15 00:00:00+00 BC,2020-01-01 00:00:00+00)');
+SET timezone = 'Asia/Kolkata';
+SELECT * FROM ferry_test.rows('types');
+RESET timezone;
 SELECT 'stop' FROM pg_drop_replication_slot('types');
