@@ -243,7 +243,7 @@ check_config(const relay_config_t *cfg, relay_producer_t *p)
 	res = PQexecParams(conn,
 					   "SELECT current_setting('wal_level'), "
 					   "(SELECT plugin || ' ' || COALESCE(active_pid, 0) FROM pg_replication_slots WHERE slot_name = $1), "
-					   "(SELECT count(*) FROM pg_available_extensions WHERE name = 'ferry')",
+					   "(SELECT count(*) FROM pg_extension WHERE extname = 'ferry')",
 					   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -256,6 +256,12 @@ check_config(const relay_config_t *cfg, relay_producer_t *p)
 		{
 			log_error("wal_level is \"%s\" on the server: logical decoding needs wal_level = logical",
 					  PQgetvalue(res, 0, 0));
+			rc = RELAY_EXIT_ERROR;
+		}
+		if (strcmp(PQgetvalue(res, 0, 2), "0") == 0 && strcmp(cfg->snapshot_mode, "never") != 0)
+		{
+			log_error("extension \"ferry\" is not installed in this database: run CREATE EXTENSION ferry "
+					  "(the snapshot needs ferry.snapshot_table()), or set snapshot.mode to never");
 			rc = RELAY_EXIT_ERROR;
 		}
 		if (PQgetisnull(res, 0, 1))
