@@ -595,7 +595,9 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 	{
 		log_info("partitions assigned: %s", desc.data);
-		if (c->conf->recovery_scan && !c->exit_code && recover_partitions(c, parts) != 0)
+		/* a scan cut short by a stop request is no error: nothing was consumed yet */
+		if (c->conf->recovery_scan && !c->exit_code && recover_partitions(c, parts) != 0 &&
+			!sink_stop_requested)
 			set_exit(c, c->exit_code ? c->exit_code : SINK_EXIT_RUNTIME);
 		for (int i = 0; i < parts->cnt; i++)
 		{
