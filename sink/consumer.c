@@ -268,8 +268,11 @@ part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool sync)
 	}
 	part_commit(c, p, p->next_offset, sync || c->conf->commit_sync);
 	c->buffered -= p->buf.len;
-	/* keep a small buffer for the next batch, give back big ones */
-	if (p->buf.cap > (1 << 20))
+	/*
+	 * keep a small buffer for the next batch, give back big ones: idle
+	 * partitions must not pin memory outside buffer.max.bytes
+	 */
+	if (p->buf.cap > (64 << 10))
 		sink_buf_free(&p->buf);
 	else
 		sink_buf_reset(&p->buf);

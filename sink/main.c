@@ -156,6 +156,19 @@ handle_stop(int sig)
 	sink_stop_requested = 1;
 }
 
+/* SIGHUP: there is nothing to reload; say so rather than die (the default action) */
+static void
+handle_hup(int sig)
+{
+	static const char msg[] = "ferry-sink: SIGHUP ignored: restart ferry-sink to apply a new configuration\n";
+
+	(void) sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+	{
+		/* nothing to do */
+	}
+}
+
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -470,6 +483,8 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = handle_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	consumer = sink_consumer_new(&conf, rkconf, target, tmpl, errbuf, sizeof(errbuf));
