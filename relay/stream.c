@@ -609,6 +609,8 @@ session_run(relay_t *r)
 	session_rc_t rc = SESSION_RECONNECT;
 	int64_t		recv_timeout = 120000;
 
+	uint32_t	turn = 0;
+
 	r->in_txn = false;
 	r->last_status = 0;
 	r->last_recv = relay_now_ms();
@@ -636,7 +638,9 @@ session_run(relay_t *r)
 		}
 
 		now = relay_now_ms();
-		relay_producer_poll(r->p, 0);
+		/* serve delivery reports every 64 messages, and whenever the socket is idle */
+		if ((++turn & 63) == 0)
+			relay_producer_poll(r->p, 0);
 		if (feedback_maybe(r, now) < 0)
 		{
 			log_warning("%s", r->errbuf);
@@ -647,6 +651,7 @@ session_run(relay_t *r)
 		n = PQgetCopyData(r->conn, &copybuf, 1);
 		if (n == 0)
 		{
+			relay_producer_poll(r->p, 0);
 			fd_set		rfds;
 			struct timeval tv;
 			int64_t		wait = 1000;
