@@ -458,66 +458,85 @@ def test_sink_check_config_and_errors(kafka, s3, rundir, ferry_bins):
     assert r.returncode == 2 and "-c" in r.stderr
 
 
-class _TlsBucket:
-    """keys()/get() over a boto3 client, for Listing."""
+class PrivateS3:
+    """A versitygw of one test (extra server args: TLS, virtual domain) with bucket "commerce",
+    that can be stopped and started again on the same data. keys()/get() for Listing."""
 
-    def __init__(self, client, bucket):
-        self.client, self.bucket = client, bucket
+    CREDS = {"access.key.id": "privadmin", "secret.access.key": "privsecret123"}
+
+    def __init__(self, rundir, spawn, name, *args, https_cert=None):
+        import shutil
+        import boto3
+        from botocore.config import Config
+        from conftest import free_ports
+        vgw = next((c for c in (os.environ.get("VERSITYGW"), shutil.which("versitygw"),
+                                os.path.expanduser("~/go/bin/versitygw"))
+                    if c and os.access(c, os.X_OK)), None)
+        if vgw is None:
+            pytest.skip("versitygw not found")
+        d = rundir / uniq(name + "-")
+        (d / "data").mkdir(parents=True)
+        (d / "meta").mkdir()
+        self.port = free_ports(1)
+        self.argv = [vgw, "--port", f"127.0.0.1:{self.port}", "--region", "us-east-1", *args,
+                     "--quiet", "posix", "--sidecar", str(d / "meta"), str(d / "data")]
+        self.spawn, self.name, self.starts = spawn, name, 0
+        scheme = "https" if https_cert else "http"
+        self.endpoint = f"{scheme}://127.0.0.1:{self.port}"
+        self.client = boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            verify=str(https_cert) if https_cert else None,
+            aws_access_key_id=self.CREDS["access.key.id"],
+            aws_secret_access_key=self.CREDS["secret.access.key"],
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        self.start()
+        self.client.create_bucket(Bucket="commerce")
+
+    def start(self):
+        self.starts += 1
+        self.proc = self.spawn(self.argv, f"{self.name}-{self.starts}",
+                               env={"ROOT_ACCESS_KEY": self.CREDS["access.key.id"],
+                                    "ROOT_SECRET_KEY": self.CREDS["secret.access.key"]})
+
+        def serving():
+            try:
+                self.client.list_buckets()
+                return True
+            except Exception:
+                return False
+        wait_until(serving, 30, f"{self.name} to serve")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(20)
 
     def keys(self, prefix=""):
         out = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket="commerce",
                                                                            Prefix=prefix):
             out.extend(o["Key"] for o in page.get("Contents", []))
         return sorted(out)
 
     def get(self, key):
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-
-def _versitygw() -> str:
-    import shutil
-    for c in (os.environ.get("VERSITYGW"), shutil.which("versitygw"),
-              os.path.expanduser("~/go/bin/versitygw")):
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.skip("versitygw not found")
+        return self.client.get_object(Bucket="commerce", Key=key)["Body"].read()
 
 
 def test_sink_https_certificate_verification(kafka, rundir, spawn, ferry_bins):
     """HTTPS endpoint: verified with ca.file; an unknown CA is fatal (exit 3); tls.verify=false."""
-    import boto3
-    from botocore.config import Config
-    from conftest import free_ports
     d = rundir / uniq("tls-")
-    (d / "data").mkdir(parents=True)
-    (d / "meta").mkdir()
+    d.mkdir()
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
                     "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    port = free_ports(1)
-    spawn([_versitygw(), "--port", f"127.0.0.1:{port}", "--region", "us-east-1", "--cert", str(cert),
-           "--key", str(key), "--quiet", "posix", "--sidecar", str(d / "meta"), str(d / "data")],
-          "versitygw-tls", env={"ROOT_ACCESS_KEY": "tlsadmin", "ROOT_SECRET_KEY": "tlssecret123"})
-    endpoint = f"https://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", verify=str(cert),
-                          aws_access_key_id="tlsadmin", aws_secret_access_key="tlssecret123",
-                          config=Config(s3={"addressing_style": "path"}))
-
-    def bucket_made():
-        try:
-            client.create_bucket(Bucket="commerce")
-            return True
-        except Exception:
-            return False
-    wait_until(bucket_made, 30, "versitygw with TLS")
+    ps = PrivateS3(rundir, spawn, "versitygw-tls", "--cert", str(cert), "--key", str(key),
+                   https_cert=cert)
 
     topic = f"{uniq('tls')}.commerce.users"
     create_topic(kafka, topic, 1)
     produce(kafka.bootstrap, topic, 0, range(45))
     group = uniq("g-")
-    creds = {"endpoint": endpoint, "access.key.id": "tlsadmin", "secret.access.key": "tlssecret123"}
+    creds = {"endpoint": ps.endpoint, **ps.CREDS}
     cfg = sink_config(rundir, "tls-nocas", kafka, target="s3://commerce", topics=[topic], group=group,
                       s3opts=creds)
     r = run_sink(ferry_bins, cfg, "--check-config")
@@ -532,7 +551,7 @@ def test_sink_https_certificate_verification(kafka, rundir, spawn, ferry_bins):
     proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-tls")
     ends = wait_committed(kafka, group, topic, 1, proc)
     assert stop(proc) == 0
-    check_exactly_once(Listing(s3=_TlsBucket(client, "commerce")), topic, ends, flush_size=20)
+    check_exactly_once(Listing(s3=ps), topic, ends, flush_size=20)
 
 
 def test_sink_buffer_limit_and_shutdown_flush(kafka, rundir, spawn, ferry_bins):
@@ -564,37 +583,16 @@ def test_sink_buffer_limit_and_shutdown_flush(kafka, rundir, spawn, ferry_bins):
 def test_sink_virtual_hosted_style(kafka, rundir, spawn, ferry_bins):
     """path.style=false: requests go to <bucket>.localhost (curl resolves *.localhost to the
     loopback), versitygw with --virtual-domain checks the signature of that Host."""
-    import boto3
-    from botocore.config import Config
-    from conftest import free_ports
-    d = rundir / uniq("vh-")
-    (d / "data").mkdir(parents=True)
-    (d / "meta").mkdir()
-    port = free_ports(1)
-    spawn([_versitygw(), "--port", f"127.0.0.1:{port}", "--region", "us-east-1",
-           "--virtual-domain", "localhost", "--quiet", "posix", "--sidecar", str(d / "meta"),
-           str(d / "data")], "versitygw-vh", env={"ROOT_ACCESS_KEY": "vhadmin",
-                                                  "ROOT_SECRET_KEY": "vhsecret123"})
-    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="vhadmin", aws_secret_access_key="vhsecret123",
-                          config=Config(s3={"addressing_style": "path"}))
-
-    def bucket_made():
-        try:
-            client.create_bucket(Bucket="commerce")
-            return True
-        except Exception:
-            return False
-    wait_until(bucket_made, 30, "versitygw with a virtual domain")
+    ps = PrivateS3(rundir, spawn, "versitygw-vh", "--virtual-domain", "localhost")
     topic = f"{uniq('vh')}.commerce.users"
     create_topic(kafka, topic, 1)
     produce(kafka.bootstrap, topic, 0, range(27))
     group = uniq("g-")
     cfg = sink_config(rundir, "vh", kafka, target="s3://commerce/vh", topics=[topic], group=group,
-                      s3opts={"endpoint": f"http://localhost:{port}", "path.style": "false",
-                              "access.key.id": "vhadmin", "secret.access.key": "vhsecret123"})
+                      s3opts={"endpoint": f"http://localhost:{ps.port}", "path.style": "false",
+                              **ps.CREDS})
     proc = spawn([ferry_bins.require("sink"), "-c", cfg, "-v"], "sink-vh")
     ends = wait_committed(kafka, group, topic, 1, proc)
     assert stop(proc) == 0
-    assert f"PUT http://commerce.localhost:{port}/vh/{topic}/" in proc.log_path.read_text()
-    check_exactly_once(Listing(s3=_TlsBucket(client, "commerce"), prefix="vh/"), topic, ends)
+    assert f"PUT http://commerce.localhost:{ps.port}/vh/{topic}/" in proc.log_path.read_text()
+    check_exactly_once(Listing(s3=ps, prefix="vh/"), topic, ends)

@@ -7,18 +7,16 @@ no gaps), compared with the topics' end offsets (see check_exactly_once in test_
 from __future__ import annotations
 
 import os
-import pathlib
 import random
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import PEERS, S3, free_ports, wait_until
-from test_sink import (BASE_TS, Listing, check_exactly_once, committed, create_topic, envelope,
-                       produce, sink_config, stop, uniq, wait_committed)
+from conftest import wait_until
+from test_sink import (BASE_TS, Listing, PrivateS3, check_exactly_once, committed, create_topic,
+                       envelope, produce, sink_config, stop, uniq, wait_committed)
 
 
 class Load(threading.Thread):
@@ -103,78 +101,26 @@ def test_sink_kill9_under_load(kafka, s3, rundir, spawn, ferry_bins, commit_mode
     check_exactly_once(Listing(s3=s3), topic, ends, flush_size=20)
 
 
-class OwnS3:
-    """A versitygw of our own (tests/tools/peers/s3.sh) that we can stop and start again
-    without wiping its data."""
-
-    def __init__(self, rundir: pathlib.Path):
-        self.dir = rundir / uniq("s3own-")
-        self.port = free_ports(1)
-        self.env = {**os.environ, "S3_ACCESS_KEY": "ownadmin", "S3_SECRET_KEY": "ownsecret123",
-                    "S3_REGION": "us-east-1", "S3_BUCKET": "commerce"}
-        self._script("start", str(self.port))
-        self.s3 = S3(self.dir, self.port, "ownadmin", "ownsecret123", "us-east-1", "commerce")
-
-    def _script(self, *args):
-        subprocess.run(["bash", str(PEERS / "s3.sh"), args[0], str(self.dir), *args[1:]],
-                       check=True, capture_output=True, env=self.env, timeout=120)
-
-    def _pid(self) -> int:
-        return int((self.dir / "s3.pid").read_text())
-
-    def kill(self):
-        pid = self._pid()
-        self.cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[:-1]
-        raw = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        self.proc_env = dict(kv.split(b"=", 1) for kv in raw if b"=" in kv)
-        os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: not pathlib.Path(f"/proc/{pid}").exists() or
-                   b"zombie" in open(f"/proc/{pid}/status", "rb").read(), 20, "versitygw to stop")
-
-    def restart(self):
-        log = open(self.dir / "s3.log", "ab")
-        p = subprocess.Popen(self.cmdline, env=self.proc_env, stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
-        (self.dir / "s3.pid").write_text(str(p.pid))
-
-        def up():
-            try:
-                self.s3.client.head_bucket(Bucket="commerce")
-                return True
-            except Exception:
-                return False
-        wait_until(up, 30, "versitygw to come back")
-
-    def close(self):
-        self._script("stop")
-
-
-@pytest.fixture
-def own_s3(rundir):
-    s = OwnS3(rundir)
-    yield s
-    s.close()
-
-
-def test_sink_survives_s3_outage(kafka, own_s3, rundir, spawn, ferry_bins):
+def test_sink_survives_s3_outage(kafka, rundir, spawn, ferry_bins):
     """The S3 server is down for 30 s under load: the sink retries, recovers, loses nothing."""
-    s3 = own_s3.s3
+    s3 = PrivateS3(rundir, spawn, "versitygw-outage")
     topic = f"{uniq('so')}.commerce.users"
     parts = 2
     create_topic(kafka, topic, parts)
     group = uniq("g-")
-    cfg = sink_config(rundir, "outage", kafka, s3, topics=[topic], group=group,
-                      s3opts={"retry.backoff.max.ms": 3000, "connect.timeout.ms": 2000})
+    cfg = sink_config(rundir, "outage", kafka, target="s3://commerce", topics=[topic], group=group,
+                      s3opts={"endpoint": s3.endpoint, **s3.CREDS, "retry.backoff.max.ms": 3000,
+                              "connect.timeout.ms": 2000})
     proc = spawn([ferry_bins.require("sink"), "-c", cfg], "sink-outage")
     load = Load(kafka.bootstrap, topic, parts, per_partition=1200, rate=60)  # ~40 s of records
     load.start()
     wait_until(lambda: len(s3.keys(topic + "/")) >= 4, 60, "first objects")
-    own_s3.kill()
+    s3.stop()
     time.sleep(30)
     assert proc.poll() is None, "sink died during the outage"
     log = proc.log_path.read_text()
     assert "retrying in" in log and "could not upload object" in log
-    own_s3.restart()
+    s3.start()
     load.finish()
     ends = wait_committed(kafka, group, topic, parts, proc, timeout=120)
     assert stop(proc) == 0
