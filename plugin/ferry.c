@@ -484,6 +484,8 @@ ferry_options_parse(FerryOptions *opts, List *options, bool snapshot_fn)
 			opts->tombstones_on_delete = opt_bool(name, value);
 		else if (strcmp(name, "include.unknown.datatypes") == 0)
 			opts->include_unknown = opt_bool(name, value);
+		else if (strcmp(name, "skip.messages.without.change") == 0)
+			opts->skip_unchanged = opt_bool(name, value);
 		else if (strcmp(name, "provide.transaction.metadata") == 0)
 			opts->provide_tx_metadata = opt_bool(name, value);
 		else if (strcmp(name, "extended.headers.enabled") == 0)
@@ -1119,6 +1121,19 @@ ferry_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 			}
 			if (data->opts.skip_u)
 				break;
+			if (data->opts.skip_unchanged && oldtup)
+			{
+				StringInfo	b = &data->hdrbuf1;
+				StringInfo	a = &data->hdrbuf2;
+
+				/* Debezium compares the captured columns of before and after */
+				resetStringInfo(b);
+				resetStringInfo(a);
+				ferry_encode_row(b, &data->opts, ri, desc, oldtup, NULL);
+				ferry_encode_row(a, &data->opts, ri, desc, newtup, oldtup);
+				if (a->len == b->len && memcmp(a->data, b->data, a->len) == 0)
+					break;
+			}
 			emit_change(ctx, entry, "u", desc, oldtup, newtup, oldtup, newtup,
 						change->lsn, NULL, NULL);
 			break;

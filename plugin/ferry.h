@@ -94,6 +94,7 @@ typedef struct FerryOptions
 	bool		tombstones_on_delete;
 	bool		include_unknown;
 	bool		provide_tx_metadata;
+	bool		skip_unchanged;	/* skip.messages.without.change */
 	bool		extended_headers;
 	bool		skip_c;
 	bool		skip_u;

@@ -30,6 +30,15 @@ UPDATE r_full SET id = 2;
 DELETE FROM r_full;
 SELECT * FROM ferry_test.pl('ident');
 
+-- skip.messages.without.change (FULL identity): updates that change no
+-- captured column are dropped
+INSERT INTO r_full VALUES (5, 'a', 1);
+UPDATE r_full SET b = 1;
+UPDATE r_full SET a = 'b';
+DELETE FROM r_full;
+SELECT r->'value'->>'op', r->'value'->'after' FROM ferry_test.pl('ident', 'skip.messages.without.change', 'true',
+	'column.exclude.list', 'public.r_full.a') AS r;
+
 INSERT INTO r_idx VALUES (1, 10, 'a');
 UPDATE r_idx SET a = 'b';
 UPDATE r_idx SET u = 11;
