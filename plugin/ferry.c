@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_namespace.h"
@@ -1072,6 +1073,9 @@ ferry_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	HeapTuple	oldtup = NULL;
 
 	ferry_update_progress(ctx, false);
+	/* pgoutput publishes no relation created by initdb (is_publishable_class) */
+	if (RelationGetRelid(rel) < FirstNormalObjectId)
+		goto done;
 	txn_touch(ctx, change->lsn);
 	entry = ferry_relcache_get(&data->opts, rel, &data->next_schema_id);
 	ri = entry->info;
