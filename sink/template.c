@@ -69,8 +69,7 @@ trim(char *s)
 
 /* one placeholder body "name[:arg]" */
 static int
-parse_placeholder(sink_template_t *t, char *body, int default_width,
-				  char *errbuf, size_t errlen)
+parse_placeholder(sink_template_t *t, char *body, char *errbuf, size_t errlen)
 {
 	char	   *arg = strchr(body, ':');
 	char	   *name;
@@ -88,9 +87,9 @@ parse_placeholder(sink_template_t *t, char *body, int default_width,
 	if (strcmp(name, "partition") == 0 || strcmp(name, "start_offset") == 0)
 	{
 		part_kind_t kind = name[0] == 'p' ? PART_PARTITION : PART_OFFSET;
+		int			default_width = (kind == PART_PARTITION) ? 10 : 20;
 		int			width = 0;
 
-		default_width = (kind == PART_PARTITION) ? 10 : 20;
 		if (arg == NULL || strcmp(arg, "padding=false") == 0)
 			width = 0;
 		else if (strcmp(arg, "padding=true") == 0)
@@ -134,7 +133,6 @@ parse_placeholder(sink_template_t *t, char *body, int default_width,
 	snprintf(errbuf, errlen, "unknown placeholder {%s%s%s} in the object name template "
 			 "(expected topic, partition, start_offset, timestamp:unit)",
 			 name, arg ? ":" : "", arg ? arg : "");
-	(void) default_width;
 	return -1;
 }
 
@@ -175,7 +173,7 @@ sink_template_parse(const char *text, const char *suffix, char *errbuf, size_t e
 			if (p > lit)
 				add_part(t, PART_LITERAL, lit, (size_t) (p - lit), 0);
 			body = strndup(start, (size_t) (end - start));
-			rc = parse_placeholder(t, body, 0, errbuf, errlen);
+			rc = parse_placeholder(t, body, errbuf, errlen);
 			free(body);
 			if (rc != 0)
 				goto fail;
