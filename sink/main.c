@@ -67,7 +67,7 @@ static const cfg_option_t sink_options[] = {
 	{"sink/value.envelope", CFG_ENUM, OFF(value_envelope), "payload", 0, 0, envelope_choices, NULL, 0,
 	"payload: write the payload of {\"schema\":...,\"payload\":...} envelopes; keep: write values as they are"},
 	{"sink/tombstones", CFG_ENUM, OFF(tombstones), "write", 0, 0, tombstone_choices, NULL, 0,
-	"records with a null value: write them as {\"value\":null} (as the Aiven sink did) or skip them (offsets still advance)"},
+	"records with a null value: write them as {\"value\":null} (every offset has a line) or skip them (offsets still advance)"},
 	{"sink/invalid.records", CFG_ENUM, OFF(invalid_records), "stop", 0, 0, invalid_choices, NULL, 0,
 	"a value that is not JSON: stop (exit 1, nothing committed), raw (write it as a JSON string), dlq (store it under dlq.prefix)"},
 	{"sink/dlq.prefix", CFG_STRING, OFF(dlq_prefix), "dead-letter/", 0, 0, NULL, NULL, 0,
