@@ -26,13 +26,15 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
-def end_offsets(consumer, topics):
+def end_offsets(consumer, topics, per=None):
     total = 0
     for t in topics:
         md = topics[t]
         for p in md:
             lo, hi = consumer.get_watermark_offsets(TopicPartition(t, p), timeout=5, cached=False)
             total += hi
+            if per is not None:
+                per[t] = per.get(t, 0) + hi
     return total
 
 
@@ -54,7 +56,10 @@ def cmd_wait(bootstrap, prefix, expected, timeout, pidfile=None):
         if n > 0 and first is None:
             first = time.time()
         if n >= expected:
-            print(json.dumps({"first": first, "done": time.time(), "count": n}))
+            done = time.time()
+            per = {}
+            end_offsets(c, topics, per)
+            print(json.dumps({"first": first, "done": done, "count": n, "topics": per}))
             return 0
         if pidfile:
             try:

@@ -71,6 +71,16 @@ bench_pg_recover() {
 	fi
 	return 0
 }
+# wait_flushed LSN: wait until the WAL is flushed up to LSN (synchronous_commit=off leaves
+# the tail of the workload unflushed for up to wal_writer_delay; decoding stops at the flush point)
+wait_flushed() {
+	for _ in $(seq 300); do
+		[ "$(q -c "SELECT pg_current_wal_flush_lsn() >= '$1'::pg_lsn")" = t ] && return 0
+		sleep 0.1
+	done
+	log "WAL not flushed up to $1 after 30 s"
+	return 1
+}
 pg_crashes() { grep -c 'terminated by signal' "$BENCH_RUN/pg/pg.log" 2>/dev/null || echo 0; }
 bench_pg_stop() { bash "$PEERS/pg.sh" stop "$BENCH_RUN/pg" >/dev/null 2>&1 || true; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -112,6 +112,7 @@ log "plugin: generating the WAL once: $((4 * n_rows)) changes (n_rows=$n_rows) .
 t0=$(now)
 q -v n_rows="$n_rows" -v chunk=1000 -f "$BENCH_DIR/workload.sql" >/dev/null || exit 1
 end_lsn=$(q -c "SELECT pg_current_wal_insert_lsn()")
+wait_flushed "$end_lsn"
 gen_s=$(elapsed "$t0")
 wal_mb=$(q -c "SELECT round(pg_wal_lsn_diff('$end_lsn', '$start_lsn') / 1e6)")
 # the number of row changes, counted by test_decoding (BEGIN/COMMIT excluded)
@@ -166,6 +167,7 @@ b0=$(q -c "SELECT pg_current_wal_insert_lsn()")
 big_rows=$((big_mb * 1000000 / 1100))
 q -c "SET synchronous_commit = off" -c "INSERT INTO commerce.big SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, $big_rows) g" >/dev/null
 b1=$(q -c "SELECT pg_current_wal_insert_lsn()")
+wait_flushed "$b1"
 bwal=$(q -c "SELECT round(pg_wal_lsn_diff('$b1', '$b0') / 1e6)")
 ldwm=$(q -c "SHOW logical_decoding_work_mem")
 memconfigs=("${configs[@]}")

@@ -53,6 +53,7 @@ log "relay: generating the WAL once: $((4 * n_rows)) changes ..."
 t0=$(now)
 q -v n_rows="$n_rows" -v chunk=1000 -f "$BENCH_DIR/workload.sql" >/dev/null || exit 1
 end_lsn=$(q -c "SELECT pg_current_wal_insert_lsn()")
+wait_flushed "$end_lsn"
 gen_s=$(elapsed "$t0")
 events=$(q -c "SELECT count(*) FROM pg_logical_slot_peek_changes('base', '$end_lsn', NULL) WHERE data LIKE 'table %'")
 deletes=$(q -c "SELECT count(*) FROM pg_logical_slot_peek_changes('base', '$end_lsn', NULL) WHERE data LIKE 'table %: DELETE:%'")
@@ -74,7 +75,7 @@ proc_stats() {
 
 # kafka_log_bytes PREFIX -> bytes of the Kafka log segments of the topics PREFIX*
 kafka_log_bytes() {
-	find "$BENCH_RUN/kafka/kafka-data" -path "*/$1*" -name '*.log' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END{print s+0}'
+	find "$BENCH_RUN/kafka/kafka-data" -path "*/$1*" -name '*.log' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END{printf "%d\n", s}'
 }
 
 # wait_topics PREFIX PIDFILE TIMEOUT -> JSON line from kbench.py wait
@@ -104,6 +105,7 @@ run_relay() { # run_relay REP
 	RELAY_PID=$!
 	echo "$RELAY_PID" >"$BENCH_RUN/relay.pid"
 	res=$(wait_topics "$prefix." "$BENCH_RUN/relay.pid" 1800)
+	log "relay: ferry-relay run $rep: $res"
 	st=$(proc_stats "$RELAY_PID")
 	kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; RELAY_PID=
 	q -c "SELECT pg_drop_replication_slot('$slot')" >/dev/null 2>&1
@@ -189,6 +191,7 @@ run_debezium() {
 	t0=$(now)
 	dbz_start dbz dbz_pub dbz commerce.users,commerce.products,commerce.wide "$d"
 	res=$(wait_topics "dbz." "$d/pid" "${BENCH_DBZ_TIMEOUT:-1200}")
+	log "relay: Debezium: $res"
 	st=$(proc_stats "$DBZ_PID")
 	kill "$DBZ_PID" 2>/dev/null; wait "$DBZ_PID" 2>/dev/null; DBZ_PID=
 	st="$st $(kafka_log_bytes dbz.)"

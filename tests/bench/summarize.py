@@ -75,13 +75,13 @@ def relay_table(rows, events):
         steady = statistics.median(float(r[4]) for r in rs)
         hwm = max(int(r[6]) for r in rs)
         cpu = statistics.median(float(r[7]) for r in rs)
-        nbytes = int(rs[0][8]) if len(rs[0]) > 8 else 0
+        nbytes = int(float(rs[0][8])) if len(rs[0]) > 8 else 0
         med[name] = dict(wall=wall, steady=steady, hwm=hwm, cpu=cpu, n=len(rs), recs=int(rs[0][5]),
                          nbytes=nbytes, walls=[float(r[3]) for r in rs])
     dbz = next((v for k, v in med.items() if k.startswith("Debezium")), None)
     ceil = next((v for k, v in med.items() if k.startswith("pg_recvlogical")), None)
-    out = ["\n| system | runs | wall s | events/s (wall) | events/s (steady) | MB/s | peak RSS MB | CPU s | CPU % of wall | vs Debezium (wall) | vs ceiling (wall) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["\n| system | runs | wall s | events/s (wall) | events/s (steady) | MB/s | peak RSS MB | CPU s | CPU % of wall | vs Debezium (wall) | vs ceiling (wall) | targets |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name, v in med.items():
         eps = events / v["wall"]
         seps = events / v["steady"] if v["steady"] > 0 else float("nan")
@@ -91,7 +91,17 @@ def relay_table(rows, events):
         cpup = f"{100 * v['cpu'] / v['wall']:.0f}%" if v["hwm"] else "-"
         vd = f"{eps / (events / dbz['wall']):.2f}×" if dbz else "-"
         vc = f"{eps / (events / ceil['wall']):.2f}×" if ceil else "-"
-        out.append(f"| {name} | {v['n']} | {v['wall']:.2f} | {eps:,.0f} | {seps:,.0f} | {mbs:.1f} | {rss} | {cpu} | {cpup} | {vd} | {vc} |")
+        tg = []
+        if name.startswith("ferry"):
+            if dbz:
+                r = eps / (events / dbz["wall"])
+                tg.append(f"≥5× Debezium {'MET' if r >= 5 else 'MISSED'}")
+            if ceil:
+                r = eps / (events / ceil["wall"])
+                tg.append(f"≥0.8× ceiling {'MET' if r >= 0.8 else 'MISSED'}")
+            if v["hwm"]:
+                tg.append(f"RSS<50MB {'MET' if v['hwm'] / 1024 < 50 else 'MISSED'}")
+        out.append(f"| {name} | {v['n']} | {v['wall']:.2f} | {eps:,.0f} | {seps:,.0f} | {mbs:.1f} | {rss} | {cpu} | {cpup} | {vd} | {vc} | {'; '.join(tg)} |")
     out.append("\nMB/s: Kafka log-segment bytes written (ferry-relay, Debezium) or plugin output bytes (pg_recvlogical) per wall second.")
     return out
 
