@@ -1114,7 +1114,18 @@ ferry_relcache_init(MemoryContext parent)
 	}
 }
 
-/* The valid entry of rel, rebuilt (with a new schema id) if invalidated */
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * The valid entry of rel, rebuilt if invalidated (with a new schema id when
+ * the schemas or the topic changed).
+ */
 FerryRelEntry *
 ferry_relcache_get(FerryOptions *opts, Relation rel, uint32 *next_schema_id)
 {
@@ -1131,13 +1142,27 @@ ferry_relcache_get(FerryOptions *opts, Relation rel, uint32 *next_schema_id)
 	}
 	if (!entry->valid)
 	{
+		MemoryContext cxt = AllocSetContextCreate(FerryCacheCxt, "ferry relation entry",
+												  ALLOCSET_SMALL_SIZES);
+		FerryRelInfo *info = ferry_relinfo_build(opts, rel, cxt);
+		FerryRelInfo *old = entry->info;
+
+		/*
+		 * Invalidations also come from statistics updates and the like: keep
+		 * the schema id when nothing the consumer sees has changed.
+		 */
+		if (old == NULL || !same_string(old->topic, info->topic) ||
+			!same_string(old->key_schema, info->key_schema) ||
+			!same_string(old->value_schema, info->value_schema) ||
+			old->captured != info->captured)
+		{
+			entry->schema_id = (*next_schema_id)++;
+			entry->schema_sent = false;
+		}
 		if (entry->cxt)
 			MemoryContextDelete(entry->cxt);
-		entry->cxt = AllocSetContextCreate(FerryCacheCxt, "ferry relation entry",
-										   ALLOCSET_SMALL_SIZES);
-		entry->info = ferry_relinfo_build(opts, rel, entry->cxt);
-		entry->schema_id = (*next_schema_id)++;
-		entry->schema_sent = false;
+		entry->cxt = cxt;
+		entry->info = info;
 		entry->valid = true;
 	}
 	return entry;

@@ -85,6 +85,9 @@ SELECT ferry_test.frame(data) FROM pg_logical_slot_get_binary_changes('relay', N
 	'provide.transaction.metadata', 'true')
 WHERE xid IN (SELECT xid FROM data_xids);
 INSERT INTO rl VALUES (5, 'd', 5);
+-- an invalidation that changes nothing visible keeps the schema id
+ANALYZE rl;
+INSERT INTO rl VALUES (55, 'dd', 55);
 SELECT ferry_test.frame(data) FROM pg_logical_slot_get_binary_changes('relay', NULL, NULL,
 	'format', 'relay', 'schemas.enable', 'false', 'extended.headers.enabled', 'false', 'test.fixed.ts', '1');
 -- B and C carry the xid and LSNs of the transaction
