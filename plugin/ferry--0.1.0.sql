@@ -92,6 +92,10 @@ BEGIN
 	END IF;
 	IF current_setting('max_replication_slots')::int = 0 THEN
 		RETURN NEXT 'max_replication_slots is 0: no replication slot can be created';
+	ELSIF (SELECT count(*) FROM pg_replication_slots) >= current_setting('max_replication_slots')::int
+		  AND NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE plugin = 'ferry') THEN
+		RETURN NEXT format('all %s replication slots (max_replication_slots) are in use and none uses ferry',
+						   current_setting('max_replication_slots'));
 	END IF;
 	IF current_setting('max_wal_senders')::int = 0 THEN
 		RETURN NEXT 'max_wal_senders is 0: the relay cannot connect with the replication protocol';
