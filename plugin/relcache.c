@@ -37,8 +37,6 @@
 #include "ferry.h"
 #include "relcache.h"
 
-static void set_fallback_and_toast(FerryColumn *col);
-
 /* ---------------------------------------------------------------------
  * Type mapping (Debezium §6)
  * ---------------------------------------------------------------------
@@ -162,12 +160,6 @@ set_outfunc(FerryType *t, Oid typid)
 	t->has_out = true;
 }
 
-static char *
-psprintf_params(const char *fmt, int a, int b)
-{
-	return psprintf(fmt, a, b);
-}
-
 /*
  * Fill t for a value of type typid/typmod.  Returns false when Debezium has
  * no converter for it (the column is left out).  is_elem: an array element.
@@ -238,7 +230,7 @@ classify_type(FerryOptions *opts, FerryType *t, Oid typid, int32 typmod, bool is
 				t->type = "bytes";
 				t->name = "org.apache.kafka.connect.data.Decimal";
 				t->version = 1;
-				t->params = psprintf_params("{\"scale\":\"%d\",\"connect.decimal.precision\":\"%d\"}",
+				t->params = psprintf("{\"scale\":\"%d\",\"connect.decimal.precision\":\"%d\"}",
 											t->scale, t->precision);
 			}
 			else
