@@ -52,6 +52,16 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 wal_sender_timeout = 0
 EOPG
+	# decode with a private copy of ferry.so: others may reinstall it while the benchmark runs,
+	# and overwriting a loaded library crashes the backends using it
+	local libdir
+	libdir=$("$PGBIN/pg_config" --pkglibdir 2>/dev/null || pg_config --pkglibdir)
+	if [ -f "$libdir/ferry.so" ]; then
+		mkdir -p "$BENCH_RUN/lib" && cp "$libdir/ferry.so" "$BENCH_RUN/lib/ferry.so" &&
+			chmod 755 "$BENCH_RUN/lib" "$BENCH_RUN/lib/ferry.so" &&
+			echo "dynamic_library_path = '$BENCH_RUN/lib:\$libdir'" >>"$BENCH_RUN/pg/pgdata/postgresql.conf"
+		log "ferry.so: private copy of $libdir/ferry.so ($(date -r "$libdir/ferry.so" '+%H:%M:%S'), sha $(sha256sum "$libdir/ferry.so" | cut -c1-12))"
+	fi
 	as_postgres "$PGBIN/pg_ctl" -D "$BENCH_RUN/pg/pgdata" -l "$BENCH_RUN/pg/pg.log" -w -t 60 restart >/dev/null || return 1
 	BENCH_DB=postgres q -c "CREATE DATABASE bench" || return 1
 }
@@ -106,6 +116,12 @@ sample_mem() {
 # cpu_ticks PID -> utime+stime in seconds (from /proc/PID/stat)
 cpu_secs() {
 	awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# snapshot_bin PATH -> a private copy of a daemon binary (others rebuild the tree meanwhile)
+snapshot_bin() {
+	mkdir -p "$BENCH_RUN/bin"
+	cp "$1" "$BENCH_RUN/bin/" && echo "$BENCH_RUN/bin/$(basename "$1")"
 }
 
 # median of the numbers given as arguments

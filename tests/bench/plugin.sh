@@ -63,20 +63,25 @@ recv_once() {
 	q -c "SELECT pg_drop_replication_slot('$tmp') FROM pg_replication_slots WHERE slot_name = '$tmp'" >/dev/null
 	q -c "SELECT pg_copy_logical_replication_slot('$master', '$tmp')" >/dev/null 2>&1 || return 1
 	mapfile -t ro < <(recv_opts "$opts")
+	rm -f "$BENCH_RUN/recv.end"
 	t0=$(now)
-	timeout "${BENCH_RECV_TIMEOUT:-$(awk -v s="$BENCH_SCALE" 'BEGIN{printf "%d", 120 + 240 * s}')}" "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$tmp" \
-		--start --no-loop -F 0 -s 10 --endpos "$end" -f /dev/null "${ro[@]}" 2>"$BENCH_RUN/recv.err" &
+	# the subshell stamps the end time, so waiting for the walsender's PID below costs nothing
+	( timeout "${BENCH_RECV_TIMEOUT:-$(awk -v s="$BENCH_SCALE" 'BEGIN{printf "%d", 120 + 240 * s}')}" \
+		"$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$tmp" \
+		--start --no-loop -F 0 -s 1 --endpos "$end" -f /dev/null "${ro[@]}" 2>"$BENCH_RUN/recv.err"
+	  rc=$?; now >"$BENCH_RUN/recv.end"; exit $rc ) &
 	local rpid=$!
 	if [ -n "$memfile" ]; then
-		for _ in $(seq 200); do
+		for _ in $(seq 500); do
+			kill -0 "$rpid" 2>/dev/null || break
 			pid=$(q -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$tmp'")
 			[ -n "$pid" ] && break
-			sleep 0.02
+			sleep 0.01
 		done
 		if [ -n "$pid" ] && [ "$pid" != 0 ]; then sample_mem "$pid" "$memfile" 0.05 & spid=$!; fi
 	fi
 	wait "$rpid"; local rc=$?
-	secs=$(elapsed "$t0")
+	secs=$(awk -v a="$t0" -v b="$(cat "$BENCH_RUN/recv.end" 2>/dev/null || now)" 'BEGIN{printf "%.3f", b-a}')
 	if [ -n "$spid" ]; then
 		# the walsender exits with pg_recvlogical; the sampler notices and writes its maxima
 		for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done

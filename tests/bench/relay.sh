@@ -27,6 +27,7 @@ ferry_installed || { log "relay: the ferry plugin is not installed (make install
 [ -f "$dbz_lib/debezium-connector-postgres-3.6.1.Final.jar" ] || { log "relay: no Debezium jars in $dbz_lib (tests/tools/deps.sh)"; have_dbz=; }
 [ -n "${BENCH_SKIP_DEBEZIUM:-}" ] && have_dbz=
 if [ -z "$have_relay$have_ferry$have_dbz" ]; then log "relay: nothing to measure"; exit 0; fi
+[ -n "$have_relay" ] && RELAY_BIN=$(snapshot_bin "$RELAY_BIN")
 
 KPORT=$(free_port_pair)
 KAFKA=127.0.0.1:$KPORT
@@ -123,7 +124,7 @@ run_ceiling() { # run_ceiling REP
 	q -c "SELECT pg_copy_logical_replication_slot('m_ferry', '$slot')" >/dev/null 2>&1 || return 1
 	t0=$(now)
 	"$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$BENCH_PGPORT" -U postgres -d bench --slot "$slot" \
-		--start --no-loop -F 0 --endpos "$end_lsn" -f /dev/null -o format=relay -o wire-version="$WIRE" \
+		--start --no-loop -F 0 -s 1 --endpos "$end_lsn" -f /dev/null -o format=relay -o wire-version="$WIRE" \
 		-o topic.prefix=ceiling 2>"$BENCH_RUN/recv.err" ||
 		{ log "relay: pg_recvlogical failed: $(tail -n 3 "$BENCH_RUN/recv.err")"; return 1; }
 	secs=$(elapsed "$t0")

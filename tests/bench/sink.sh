@@ -26,6 +26,7 @@ export S3_BUCKET S3_ACCESS_KEY S3_SECRET_KEY
 have_sink=1
 [ -x "$SINK_BIN" ] || { log "sink: $SINK_BIN is not built (make -C sink): ferry-sink rows skipped, kcat ceiling only"; have_sink=; }
 command -v kcat >/dev/null || { log "sink: kcat missing (tests/tools/deps.sh)"; exit 0; }
+[ -n "$have_sink" ] && SINK_BIN=$(snapshot_bin "$SINK_BIN")
 
 KPORT=$(free_port_pair)
 KAFKA=127.0.0.1:$KPORT
