@@ -555,13 +555,18 @@ def test_relay_kafka_restart(pg, kafka, rundir, ferry_bins, spawn):
 def test_relay_kill9_during_snapshot(pg, kafka, rundir, ferry_bins, spawn):
     """A relay killed in the middle of the initial snapshot leaves no slot behind, so
     the next start takes the whole snapshot again: nothing is lost at the seam."""
-    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "snapcrash", partitions=1,
-              **{"snapshot.fetch.size": 1})
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "snapcrash", partitions=1)
     pg.sql("INSERT INTO commerce.users (username, password) "
            "SELECT 'u' || g, 'p' || g FROM generate_series(1, 5000) g", db=r.db)
-    r.start()
-    r.wait_log("created temporary replication slot")
-    time.sleep(0.3)
+    # first run: a producer that can hold only 10 records and waits 500 ms to send
+    # them, so the snapshot is still running (backpressure) when it is killed
+    slow = r.write_config({"slot.name": r.slot, "topic.prefix": r.prefix, "schema.include.list": "commerce",
+                           "snapshot.fetch.size": 1},
+                          kafka_extra={"queue.buffering.max.messages": 10, "linger.ms": 500},
+                          name="snapcrash-slow")
+    r.start(slow)
+    r.wait_log("snapshot of table commerce.products done")
+    time.sleep(1.0)
     r.kill9()
     assert "snapshot done" not in r.log()
     time.sleep(0.5)
