@@ -396,9 +396,14 @@ def test_relay_idle_slot_advances(pg, kafka, rundir, ferry_bins, spawn):
     r.stop(0)
 
 
-def _crash_check(wl: Workload, kafka, r: Relay, segments: list[tuple[dict, int]]):
-    """Every expected event at least once, per-key order preserved, and records written
-    by each incarnation start at or after the position confirmed before it started."""
+def _crash_check(wl: Workload, kafka, r: Relay, segments: list[tuple[dict, int]],
+                 xid_end: dict[int, int] | None = None):
+    """Every expected event at least once, per-key order preserved, and no incarnation
+    writes a record of a transaction that was confirmed before it started.
+
+    xid_end maps each transaction id to the end LSN of its commit (from an independent
+    test_decoding slot): a transaction is confirmed by position C when its end LSN is
+    at or below C."""
     # barrier: the slot confirms a position only once Kafka acknowledged everything before it
     end = lsn_int(r.pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
     wait_until(lambda: r.confirmed() >= end, 90, "the relay to confirm the end of the workload")
@@ -422,13 +427,36 @@ def _crash_check(wl: Workload, kafka, r: Relay, segments: list[tuple[dict, int]]
                     raise AssertionError(f"{k}: unexpected event {ev} at position {i}; got {got}, want {evs}")
             assert i == len(evs), f"{k}: only {i} of {len(evs)} expected events; got {got}, want {evs}"
         # (2) duplicates only after the last confirmed position: an incarnation that started
-        # at confirmed position C writes no change whose LSN is below C.
+        # at confirmed position C writes no record of a transaction committed at or before C.
+        if not xid_end:
+            continue
+        checked = 0
         for high_watermarks, confirmed in segments:
             start = high_watermarks.get(t, 0)
             for part, off, key, id_, ev, pl, headers in dec:
                 if off >= start and pl is not None and pl["op"] != "r":
-                    assert pl["source"]["lsn"] >= confirmed, (
-                        f"{t} offset {off}: lsn {pl['source']['lsn']} below confirmed {confirmed}")
+                    end = xid_end.get(pl["source"]["txId"])
+                    assert end is not None, f"{t} offset {off}: unknown txId {pl['source']['txId']}"
+                    assert end > confirmed, (
+                        f"{t} offset {off}: transaction {pl['source']['txId']} (end {end:X}) was "
+                        f"confirmed ({confirmed:X}) before this incarnation started")
+                    checked += 1
+        assert checked > 0, f"{t}: no record written after a restart was checked"
+
+
+def _oracle_slot(pg, db: str, name: str) -> None:
+    pg.sql(f"SELECT pg_create_logical_replication_slot('{name}', 'test_decoding')", db=db)
+
+
+def _oracle_commits(pg, db: str, name: str) -> dict[int, int]:
+    """xid -> end LSN of its commit, from the test_decoding slot, which is then dropped."""
+    rows = pg.slot_changes(name, "include-xids", "1", "skip-empty-xacts", "1", peek=True, db=db)
+    out = {}
+    for lsn, xid, data in rows:
+        if data.startswith("COMMIT"):
+            out[int(xid)] = lsn_int(lsn)
+    pg.sql(f"SELECT pg_drop_replication_slot('{name}')", db=db)
+    return out
 
 
 def _end_offsets(kafka, topic: str) -> int:
@@ -443,6 +471,7 @@ def test_relay_kill9_crash_safety(pg, kafka, rundir, ferry_bins, spawn):
     wl.preload(20)
     r.start()
     r.wait_log("streaming from slot")
+    _oracle_slot(pg, r.db, "oracle_crash")
     stop = threading.Event()
     th = wl.run_background(stop, rate=150)
     rnd = random.Random(3)
@@ -461,7 +490,7 @@ def test_relay_kill9_crash_safety(pg, kafka, rundir, ferry_bins, spawn):
         stop.set()
         th.join(10)
     assert wl.iterations > 100
-    _crash_check(wl, kafka, r, segments)
+    _crash_check(wl, kafka, r, segments, _oracle_commits(pg, r.db, "oracle_crash"))
     r.stop(0)
 
 
