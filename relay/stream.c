@@ -1155,11 +1155,9 @@ fail(relay_t *r)
 	return RELAY_EXIT_ERROR;
 }
 
-int
-relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight_t *fl)
+static int
+stream_run(relay_t *r, const relay_config_t *cfg, relay_producer_t *p, relay_inflight_t *fl)
 {
-	relay_t		rs;
-	relay_t    *r = &rs;
 	slot_info_t si;
 	int64_t		backoff = cfg->reconnect_min_ms;
 	bool		first = true;
@@ -1191,6 +1189,7 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 		if (rc < 0)
 			return fail(r);
 		PQfinish(r->sql);
+		r->sql = NULL;
 		return RELAY_EXIT_OK;
 	}
 
@@ -1286,4 +1285,20 @@ relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight
 			return shutdown_clean(r);
 		backoff = next_backoff(cfg, backoff);
 	}
+}
+
+int
+relay_stream_main(const relay_config_t *cfg, relay_producer_t *p, relay_inflight_t *fl)
+{
+	relay_t		rs;
+	int			rc;
+
+	rc = stream_run(&rs, cfg, p, fl);
+	/* what stream_run leaves open on every way out: the SQL connection, the schema cache */
+	relay_producer_set_wait_cb(p, NULL, NULL);
+	if (rs.sql)
+		PQfinish(rs.sql);
+	rs.sql = NULL;
+	relay_schemas_free(&rs.schemas);
+	return rc;
 }
