@@ -384,6 +384,7 @@ main(int argc, char **argv)
 		if (cfg_load(file, relay_config_options, foreign, &cfg, err, sizeof(err)) < 0)
 		{
 			log_error("%s", err);
+			cfg_free(relay_config_options, &cfg);	/* what was loaded before the error */
 			return RELAY_EXIT_CONFIG;
 		}
 	}
