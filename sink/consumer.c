@@ -45,6 +45,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ typedef struct sink_part
 	int64_t		count;			/* records in the batch (skipped ones too) */
 	int64_t		written;		/* lines in buf */
 	int64_t		consumed;		/* offset after the last consumed record, -1 */
+	int			nsealed;		/* its batches waiting in the sealed queue */
 	struct sink_part *next;
 } sink_part_t;
 
@@ -82,7 +84,11 @@ struct sink_consumer
 {
 	const sink_config_t *conf;
 	rd_kafka_t *rk;
-	sink_target_t *target;
+	sink_target_t *target;		/* targets[0]: scans, dead letters */
+	sink_target_t **targets;	/* one per upload thread */
+	int			ntargets;
+	struct sealed *sealed;		/* complete batches waiting to be stored */
+	int			nsealed;		/* at most ntargets */
 	sink_template_t *tmpl;
 	sink_format_t fmt;
 	bool		gzip;
@@ -159,29 +165,32 @@ set_exit(sink_consumer_t *c, int code)
 }
 
 /*
- * Commit `offset` for p; false on failure (logged).  Asynchronous commits
+ * Commit offsets; false on failure (logged).  Asynchronous commits
  * (commit.mode async) report failures through commit_cb.
  */
 static bool
-part_commit(sink_consumer_t *c, sink_part_t *p, int64_t offset, bool sync)
+commit_offsets(sink_consumer_t *c, rd_kafka_topic_partition_list_t *offsets, bool sync)
 {
-	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_resp_err_t err;
+	rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, offsets, sync ? 0 : 1);
+	bool		ok = true;
 
-	rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = offset;
-	err = rd_kafka_commit(c->rk, list, sync ? 0 : 1);
-	if (err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].err)
-		err = list->elems[0].err;
-	rd_kafka_topic_partition_list_destroy(list);
-	if (err)
+	for (int i = 0; i < offsets->cnt; i++)
 	{
-		log_warning("could not commit offset %lld of partition %d of topic \"%s\": %s",
-					(long long) offset, (int) p->partition, p->topic, rd_kafka_err2str(err));
-		return false;
+		rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+		rd_kafka_resp_err_t e = err ? err : (sync ? tp->err : RD_KAFKA_RESP_ERR_NO_ERROR);
+
+		if (e)
+		{
+			log_warning("could not commit offset %lld of partition %d of topic \"%s\": %s",
+						(long long) tp->offset, (int) tp->partition, tp->topic, rd_kafka_err2str(e));
+			ok = false;
+		}
+		else
+			log_debug("%s offset %lld of partition %d of topic \"%s\"",
+					  sync ? "committed" : "committing", (long long) tp->offset,
+					  (int) tp->partition, tp->topic);
 	}
-	log_debug("%s offset %lld of partition %d of topic \"%s\"", sync ? "committed" : "committing",
-			  (long long) offset, (int) p->partition, p->topic);
-	return true;
+	return ok;
 }
 
 /* result of an asynchronous commit, served by rd_kafka_consumer_poll() on our thread */
@@ -205,77 +214,198 @@ commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /*
- * Store p's open batch as one object, then commit (synchronously when
- * `sync`, else as commit.mode says).  Returns 0,
- * or -1 when the object could not be stored (the batch is kept; a fatal
- * error also sets the exit code).
+ * A complete batch, taken out of its partition so the partition can start
+ * the next one, waiting in the sealed queue to be stored by an upload
+ * thread.  The queue holds at most one entry per upload thread.
+ */
+typedef struct sealed
+{
+	sink_consumer_t *c;
+	sink_part_t *p;
+	sink_buf_t	buf;			/* the lines, moved out of p->buf */
+	int64_t		start_offset;
+	int64_t		next_offset;
+	int64_t		first_ts;
+	int64_t		written;
+	/* upload */
+	sink_target_t *target;
+	sink_buf_t	name;
+	sink_buf_t	gz;
+	size_t		len;			/* bytes stored */
+	int			rc;
+	char		errbuf[2048];
+} sealed_t;
+
+/* an upload thread: gzip (if asked) and store one batch; touches nothing shared */
+static void *
+upload_run(void *arg)
+{
+	sealed_t   *b = arg;
+	const void *data = b->buf.data;
+
+	b->len = b->buf.len;
+	if (b->c->gzip)
+	{
+		if (sink_gzip(b->buf.data, b->buf.len, &b->gz, b->errbuf, sizeof(b->errbuf)) != 0)
+		{
+			b->rc = SINK_ERR_FATAL;
+			return NULL;
+		}
+		data = b->gz.data;
+		b->len = b->gz.len;
+	}
+	b->rc = sink_target_put(b->target, b->name.data, data, b->len, b->errbuf, sizeof(b->errbuf));
+	return NULL;
+}
+
+static void
+sealed_release(sink_consumer_t *c, sealed_t *b)
+{
+	c->buffered -= b->buf.len;
+	b->p->nsealed--;
+	sink_buf_free(&b->buf);
+	sink_buf_free(&b->name);
+	sink_buf_free(&b->gz);
+}
+
+/* drop p's sealed batches without storing them (a lost partition, an error) */
+static void
+drop_sealed(sink_consumer_t *c, sink_part_t *p)
+{
+	int			j = 0;
+
+	for (int i = 0; i < c->nsealed; i++)
+	{
+		if (p == NULL || c->sealed[i].p == p)
+			sealed_release(c, &c->sealed[i]);
+		else
+			c->sealed[j++] = c->sealed[i];
+	}
+	c->nsealed = j;
+}
+
+/*
+ * Store every sealed batch, each in its own thread (one target per
+ * thread), then commit, per partition, the end of the batches stored
+ * without a gap.  Synchronously when `sync` or commit.mode is sync: then
+ * the queue never holds two batches of one partition (seal_batch sees to
+ * it), so no partition's next object is stored before its previous one is
+ * committed.  With commit.mode async several batches of a partition go up
+ * at once and the recovery scan cleans up after a crash.  When a batch
+ * cannot be stored the exit code is set (fatal, or retries exhausted) or a
+ * stop was requested; the queue is emptied either way.  Returns 0 or -1.
  */
 static int
-part_flush(sink_consumer_t *c, sink_part_t *p, const char *why, bool sync)
+flush_round(sink_consumer_t *c, const char *why, bool sync)
 {
-	char		errbuf[2048];
+	pthread_t	threads[64];
+	bool		started[64];
+	int			result = 0;
+	rd_kafka_topic_partition_list_t *offsets;
 
-	if (p->start_offset < 0)
+	if (c->nsealed == 0)
 		return 0;
-	if (p->written > 0)
+	log_debug("storing %d batches (%s)", c->nsealed, why);
+	for (int i = 0; i < c->nsealed; i++)
 	{
-		sink_buf_t	name = SINK_BUF_INIT;
-		sink_buf_t	gz = SINK_BUF_INIT;
-		const void *data = p->buf.data;
-		size_t		len = p->buf.len;
-		int			rc;
+		sealed_t   *b = &c->sealed[i];
 
-		sink_template_render(c->tmpl, p->topic, p->partition, p->start_offset,
-							 p->first_ts, &name);
-		if (c->gzip)
+		b->c = c;
+		b->target = c->targets[i];
+		b->rc = SINK_OK;
+		started[i] = false;
+		if (b->written == 0)
+			continue;			/* skipped records only: nothing to store */
+		sink_buf_reset(&b->name);
+		sink_template_render(c->tmpl, b->p->topic, b->p->partition, b->start_offset,
+							 b->first_ts, &b->name);
+		if (c->nsealed == 1)
+			upload_run(b);		/* no thread for a single object */
+		else if (pthread_create(&threads[i], NULL, upload_run, b) == 0)
+			started[i] = true;
+		else
+			upload_run(b);		/* no thread: do it here */
+	}
+	for (int i = 0; i < c->nsealed; i++)
+		if (started[i])
+			pthread_join(threads[i], NULL);
+
+	/* commit per partition up to the first batch that failed */
+	offsets = rd_kafka_topic_partition_list_new(c->nsealed);
+	for (int i = 0; i < c->nsealed; i++)
+	{
+		sealed_t   *b = &c->sealed[i];
+		rd_kafka_topic_partition_t *tp;
+		bool		blocked = false;
+
+		for (int j = 0; j < i; j++)
+			if (c->sealed[j].p == b->p && c->sealed[j].rc != SINK_OK)
+				blocked = true;
+		if (b->rc != SINK_OK)
 		{
-			if (sink_gzip(p->buf.data, p->buf.len, &gz, errbuf, sizeof(errbuf)) != 0)
+			if (b->rc == SINK_ERR_FATAL)
 			{
-				log_error("%s", errbuf);
-				set_exit(c, SINK_EXIT_RUNTIME);
-				sink_buf_free(&name);
-				return -1;
-			}
-			data = gz.data;
-			len = gz.len;
-		}
-		rc = sink_target_put(c->target, name.data, data, len, errbuf, sizeof(errbuf));
-		if (rc != SINK_OK)
-		{
-			if (rc == SINK_ERR_FATAL)
-			{
-				log_error("%s", errbuf);
+				log_error("%s", b->errbuf);
 				set_exit(c, SINK_EXIT_TARGET);
 			}
 			else if (!sink_stop_requested)
 			{
-				log_error("%s", errbuf);
+				log_error("%s", b->errbuf);
 				set_exit(c, SINK_EXIT_RUNTIME);
 			}
 			else
-				log_warning("%s", errbuf);
-			sink_buf_free(&name);
-			sink_buf_free(&gz);
-			return -1;
+				log_warning("%s", b->errbuf);
+			result = -1;
+			continue;
 		}
-		log_debug("stored object \"%s%s\" (%lld records, offsets %lld..%lld, %zu bytes, %s)",
-				  sink_target_prefix(c->target), name.data, (long long) p->written,
-				  (long long) p->start_offset, (long long) p->next_offset - 1, len, why);
-		c->n_objects++;
-		c->n_bytes += len;
-		sink_buf_free(&name);
-		sink_buf_free(&gz);
+		if (blocked)
+			continue;
+		if (b->written > 0)
+		{
+			log_debug("stored object \"%s%s\" (%lld records, offsets %lld..%lld, %zu bytes, %s)",
+					  sink_target_prefix(c->target), b->name.data, (long long) b->written,
+					  (long long) b->start_offset, (long long) b->next_offset - 1, b->len, why);
+			c->n_objects++;
+			c->n_bytes += b->len;
+		}
+		tp = rd_kafka_topic_partition_list_find(offsets, b->p->topic, b->p->partition);
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(offsets, b->p->topic, b->p->partition);
+		tp->offset = b->next_offset;
 	}
-	part_commit(c, p, p->next_offset, sync || c->conf->commit_sync);
-	c->buffered -= p->buf.len;
-	/*
-	 * keep a small buffer for the next batch, give back big ones: idle
-	 * partitions must not pin memory outside buffer.max.bytes
-	 */
-	if (p->buf.cap > (64 << 10))
-		sink_buf_free(&p->buf);
-	else
-		sink_buf_reset(&p->buf);
+	if (offsets->cnt > 0)
+		commit_offsets(c, offsets, sync || c->conf->commit_sync);
+	rd_kafka_topic_partition_list_destroy(offsets);
+	drop_sealed(c, NULL);
+	return result;
+}
+
+/*
+ * Move p's open batch to the sealed queue (storing the queue first when it
+ * is full, or, with commit.mode sync, when it already holds a batch of p).
+ */
+static int
+seal_batch(sink_consumer_t *c, sink_part_t *p, const char *why)
+{
+	sealed_t   *b;
+
+	if (p->start_offset < 0)
+		return 0;
+	if (c->nsealed >= c->ntargets || (p->nsealed > 0 && c->conf->commit_sync))
+	{
+		if (flush_round(c, why, false) != 0)
+			return -1;
+	}
+	b = &c->sealed[c->nsealed++];
+	memset(b, 0, sizeof(*b));
+	b->p = p;
+	b->buf = p->buf;			/* moved: p starts its next batch in a new buffer */
+	b->start_offset = p->start_offset;
+	b->next_offset = p->next_offset;
+	b->first_ts = p->first_ts;
+	b->written = p->written;
+	p->nsealed++;
+	p->buf = (sink_buf_t) SINK_BUF_INIT;
 	p->start_offset = -1;
 	p->count = p->written = 0;
 	return 0;
@@ -389,15 +519,15 @@ handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
 	c->n_records++;
 
 	if (p->count >= c->conf->flush_size)
-		part_flush(c, p, "flush.size", false);
+		seal_batch(c, p, "flush.size");
 	else if ((int64_t) p->buf.len >= c->conf->flush_bytes)
-		part_flush(c, p, "flush.bytes", false);
-	while (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
+		seal_batch(c, p, "flush.bytes");
+	if (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
 	{
 		sink_part_t *big = largest_batch(c);
 
-		if (big == NULL || part_flush(c, big, "buffer.max.bytes", false) != 0)
-			break;
+		if (big == NULL || seal_batch(c, big, "buffer.max.bytes") == 0)
+			flush_round(c, "buffer.max.bytes", false);
 	}
 }
 
@@ -406,12 +536,19 @@ static void
 check_timers(sink_consumer_t *c)
 {
 	int64_t		now = now_ms();
+	bool		due = false;
 
 	if (c->conf->flush_interval_ms <= 0)
 		return;
+
 	for (sink_part_t *p = c->parts; p && !c->exit_code; p = p->next)
 		if (p->start_offset >= 0 && now - p->opened_ms >= c->conf->flush_interval_ms)
-			part_flush(c, p, "flush.interval.ms", false);
+		{
+			seal_batch(c, p, "flush.interval.ms");
+			due = true;
+		}
+	if (due && !c->exit_code)
+		flush_round(c, "flush.interval.ms", false);
 }
 
 static void
@@ -449,7 +586,15 @@ log_stats(sink_consumer_t *c, bool force)
 			shown++;
 		}
 	}
-	sink_target_get_stats(c->target, &ts);
+	memset(&ts, 0, sizeof(ts));
+	for (int i = 0; i < c->ntargets; i++)
+	{
+		sink_target_stats_t one;
+
+		sink_target_get_stats(c->targets[i], &one);
+		ts.requests += one.requests;
+		ts.retries += one.retries;
+	}
 	log_info("stats: %.1f records/s, %.1f objects/s, %.0f bytes/s; totals %llu records, "
 			 "%llu objects, %llu bytes, %llu S3 retries; %zu bytes buffered; %d partitions; lag: %s",
 			 (c->n_records - c->last_records) / secs, (c->n_objects - c->last_objects) / secs,
@@ -627,8 +772,25 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			if (p == NULL)
 				continue;
 			if (!lost && !c->exit_code)
-				part_flush(c, p, "revoked", true);
-			part_discard(c, p);
+				seal_batch(c, p, "revoked");
+			else
+			{
+				drop_sealed(c, p);
+				part_discard(c, p);
+			}
+		}
+		/* store and commit (synchronously) before the partitions move */
+		if (!c->exit_code)
+			flush_round(c, "revoked", true);
+		else
+			drop_sealed(c, NULL);
+		for (int i = 0; i < parts->cnt; i++)
+		{
+			sink_part_t *p = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+
+			if (p == NULL)
+				continue;
+			part_discard(c, p);	/* what could not be stored is read again by the next owner */
 			p->active = false;
 		}
 		if (cooperative)
@@ -673,7 +835,7 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 sink_consumer_t *
 sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
-				  sink_target_t *target, sink_template_t *tmpl,
+				  sink_target_t **targets, int ntargets, sink_template_t *tmpl,
 				  char *errbuf, size_t errlen)
 {
 	sink_consumer_t *c = calloc(1, sizeof(*c));
@@ -683,7 +845,10 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 	rd_kafka_resp_err_t err;
 
 	c->conf = conf;
-	c->target = target;
+	c->targets = targets;
+	c->ntargets = ntargets > 64 ? 64 : ntargets;
+	c->sealed = calloc((size_t) c->ntargets, sizeof(sealed_t));
+	c->target = targets[0];
 	c->tmpl = tmpl;
 	c->gzip = strcmp(conf->compression, "gzip") == 0;
 	for (cfg_pair_t *f = conf->fields.head; f && nfields <= SINK_MAX_FIELDS; f = f->next)
@@ -730,8 +895,11 @@ sink_consumer_run(sink_consumer_t *c)
 {
 	while (!sink_stop_requested)
 	{
-		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 100);
+		/* with batches sealed, store them as soon as the local queue is empty */
+		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, c->nsealed > 0 ? 0 : 100);
 
+		if (rkm == NULL && c->nsealed > 0 && !c->exit_code)
+			flush_round(c, "flush.size", false);
 		if (rkm)
 		{
 			if (rkm->err)
@@ -756,14 +924,17 @@ sink_consumer_run(sink_consumer_t *c)
 		log_info("shutting down: storing buffered batches");
 		/* the wait loops in s3.c look at the stop flag: let them retry */
 		sink_stop_requested = 0;
-		for (sink_part_t *p = c->parts; p; p = p->next)
-			if (p->active && part_flush(c, p, "shutdown", true) != 0)
-				break;
+		for (sink_part_t *p = c->parts; p && !c->exit_code; p = p->next)
+			if (p->active)
+				seal_batch(c, p, "shutdown");
+		if (!c->exit_code)
+			flush_round(c, "shutdown", true);
 		sink_stop_requested = 1;
 	}
 	else
 	{
 		/* don't let the revoke in close() store anything */
+		drop_sealed(c, NULL);
 		for (sink_part_t *p = c->parts; p; p = p->next)
 			part_discard(c, p);
 	}
@@ -782,6 +953,8 @@ sink_consumer_free(sink_consumer_t *c)
 		return;
 	if (c->rk)
 		rd_kafka_destroy(c->rk);
+	drop_sealed(c, NULL);
+	free(c->sealed);
 	for (p = c->parts; p; p = next)
 	{
 		next = p->next;

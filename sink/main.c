@@ -86,6 +86,8 @@ static const cfg_option_t sink_options[] = {
 	"on assignment, delete objects of the partition that start beyond its committed offset"},
 	{"sink/commit.mode", CFG_ENUM, OFF(commit_mode), "sync", 0, 0, commit_choices, NULL, 0,
 	"sync: commit each object's offset before storing the partition's next object; async: don't wait (faster; needs recovery.scan)"},
+	{"sink/upload.threads", CFG_INT, OFF(upload_threads), "4", 1, 32, NULL, NULL, 0,
+	"objects of different partitions stored in parallel (each partition's objects stay in order)"},
 	{"sink/stats.interval.ms", CFG_INT, OFF(stats_interval_ms), "60000", 0, 86400000, NULL, NULL, 0,
 	"period of the stats log line (0: off)"},
 	{"sink/log.level", CFG_ENUM, OFF(log_level), "info", 0, 0, level_choices, "FERRY_LOG_LEVEL", 0,
@@ -320,7 +322,9 @@ main(int argc, char **argv)
 	char		errbuf[2048];
 	log_level_t level;
 	sink_s3_conf_t s3conf;
-	sink_target_t *target = NULL;
+	sink_target_t *target = NULL;	/* targets[0] */
+	sink_target_t *targets[32] = {NULL};
+	int			ntargets = 0;
 	sink_template_t *tmpl = NULL;
 	sink_consumer_t *consumer = NULL;
 	rd_kafka_conf_t *rkconf;
@@ -437,14 +441,19 @@ main(int argc, char **argv)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	srandom((unsigned) time(NULL) ^ (unsigned) getpid());
-	target = sink_target_new(conf.target, &s3conf, conf.file_fsync, &sink_stop_requested,
-							 errbuf, sizeof(errbuf));
-	if (target == NULL)
+	/* one target (and so one HTTP connection) per upload thread */
+	for (ntargets = 0; ntargets < conf.upload_threads; ntargets++)
 	{
-		log_error("%s", errbuf);
-		rd_kafka_conf_destroy(rkconf);
-		goto done;
+		targets[ntargets] = sink_target_new(conf.target, &s3conf, conf.file_fsync,
+											&sink_stop_requested, errbuf, sizeof(errbuf));
+		if (targets[ntargets] == NULL)
+		{
+			log_error("%s", errbuf);
+			rd_kafka_conf_destroy(rkconf);
+			goto done;
+		}
 	}
+	target = targets[0];
 
 	rc = sink_target_check(target, errbuf, sizeof(errbuf));
 	if (rc == SINK_ERR_FATAL)
@@ -487,7 +496,7 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	consumer = sink_consumer_new(&conf, rkconf, target, tmpl, errbuf, sizeof(errbuf));
+	consumer = sink_consumer_new(&conf, rkconf, targets, ntargets, tmpl, errbuf, sizeof(errbuf));
 	rkconf = NULL;				/* owned by the consumer now, also on failure */
 	if (consumer == NULL)
 	{
@@ -511,7 +520,8 @@ main(int argc, char **argv)
 
 done:
 	sink_consumer_free(consumer);
-	sink_target_free(target);
+	for (int i = 0; i < ntargets; i++)
+		sink_target_free(targets[i]);
 	sink_template_free(tmpl);
 	cfg_free(sink_options, &conf);
 	curl_global_cleanup();

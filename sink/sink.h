@@ -60,6 +60,7 @@ typedef struct sink_config
 	char	   *commit_mode;
 	bool		commit_sync;	/* commit.mode == sync (derived) */
 	int64_t		stats_interval_ms;
+	int64_t		upload_threads;
 	char	   *log_level;
 	char	   *s3_endpoint;
 	char	   *s3_region;
@@ -87,11 +88,12 @@ extern volatile sig_atomic_t sink_stop_requested;
 
 /*
  * Create the consumer.  Takes ownership of rkconf (also on failure), borrows
- * conf, target and tmpl for its lifetime.
+ * conf, the targets (one per upload thread, same destination) and tmpl for
+ * its lifetime.
  */
 sink_consumer_t *sink_consumer_new(const sink_config_t *conf,
 								   struct rd_kafka_conf_s *rkconf,
-								   struct sink_target *target,
+								   struct sink_target **targets, int ntargets,
 								   struct sink_template *tmpl,
 								   char *errbuf, size_t errlen);
 
