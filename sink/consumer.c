@@ -3,15 +3,20 @@
  * consumer.c
  *	  The consume -> batch -> store -> commit loop of ferry-sink.
  *
- * One thread.  Each assigned partition has a batch: a contiguous buffer of
- * formatted lines, the offset of its first record (start offset), the
- * Kafka timestamp of that record, and the offset after its last record.
- * A batch is stored as one object when it reaches flush.size records or
- * flush.bytes bytes, when flush.interval.ms has passed since its first
+ * One consuming thread.  Each assigned partition has an open batch: a
+ * contiguous buffer of formatted lines, the offset of its first record
+ * (start offset), the Kafka timestamp of that record, and the offset after
+ * its last record.  A batch is complete when it reaches flush.size records
+ * or flush.bytes bytes, when flush.interval.ms has passed since its first
  * record (checked by the loop every 100 ms, whether or not records
  * arrive), when the buffers of all partitions together pass
  * buffer.max.bytes (the largest batch goes first), when its partition is
- * revoked, and at shutdown.
+ * revoked, and at shutdown.  A complete batch is moved to the sealed queue
+ * (upload.threads entries); the queue is stored by one upload thread per
+ * entry when it is full, when Kafka's local queue is empty, or at once for
+ * timers, revocations and shutdown; then the offsets are committed in one
+ * request.  The consuming thread waits for the uploads: batches are never
+ * touched by two threads at a time.
  *
  * Exactly once in the bucket, the argument:
  *	1. An object's name depends only on (topic, partition, start offset,
