@@ -54,13 +54,31 @@ Fixtures
 ``ferry_bins`` -> FerryBins
     ``relay`` / ``sink``: pathlib.Path of relay/ferry-relay and sink/ferry-sink (the build's);
     ``require(name)`` fails the test with a clear message if that binary was not built.
+    ``flavor``: the binary flavour, from env ``FERRY_BIN_FLAVOR`` (default ``plain``):
+      ``plain``     the normal build;
+      ``asan``      relay/asan/ferry-relay and sink/asan/ferry-sink (``make asan``: ASan + UBSan),
+                    run with ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86
+                    and UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86, ASan/LSan
+                    reports written to ``rundir/sanitizer/asan.<pid>`` (set in os.environ, so
+                    daemons run with subprocess.run get them too); UBSan (GCC) ignores log_path and
+                    reports on stderr, so the daemon logs of ``spawn`` are searched too;
+      ``valgrind``  the normal build, and ``spawn`` runs the daemons under ``valgrind
+                    --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=87``
+                    with the report in ``rundir/sanitizer/vg-<name>.<pid>`` (slow: small tests only).
+    In the asan and valgrind flavours every test FAILS (an error at teardown, after ``spawn`` stopped
+    its daemons) when a sanitizer or valgrind log written during the test has a report; the report is
+    printed. A daemon stopped by SIGTERM exits normally, so LeakSanitizer/valgrind check it for leaks;
+    one killed with SIGKILL leaves no leak report.
+    ``FERRY_TIMEOUT_SCALE`` (default 1; 3 under valgrind) multiplies ``wait_until`` timeouts.
 
 ``spawn`` -> callable (function-scoped)
     ``spawn(argv, name, env=None, cwd=None) -> subprocess.Popen`` starts a daemon with stdout+stderr
     in ``rundir/<name>.log`` (PID in ``rundir/<name>.pid``, so tests/run.sh can stop it after a crash); the process is terminated (TERM, then KILL after 10 s) when the test
-    ends, and its log tail is printed if the test failed. ``proc.log_path`` is the log.
+    ends (60 s under valgrind), and its log tail is printed if the test failed. ``proc.log_path`` is
+    the log.
 
-Module helpers: ``REPO`` (repo root), ``free_ports(n)``, ``wait_until(pred, timeout, what)``.
+Module helpers: ``REPO`` (repo root), ``free_ports(n)``, ``wait_until(pred, timeout, what)``,
+``FLAVOR``, ``sanitizer_reports(paths)`` (the reports in sanitizer/valgrind logs, as text).
 """
 
 from __future__ import annotations
@@ -69,6 +87,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import socket
@@ -85,6 +104,15 @@ PEERS = REPO / "tests" / "tools" / "peers"
 
 os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
 os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+
+FLAVOR = os.environ.get("FERRY_BIN_FLAVOR", "") or "plain"
+if FLAVOR not in ("plain", "asan", "valgrind"):
+    raise RuntimeError(f"FERRY_BIN_FLAVOR={FLAVOR!r}: want plain, asan or valgrind")
+TIMEOUT_SCALE = float(os.environ.get("FERRY_TIMEOUT_SCALE") or (3 if FLAVOR == "valgrind" else 1))
+ASAN_OPTIONS = "detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86"
+UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1:exitcode=86"
+VALGRIND = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=87", "--num-callers=30", "--track-origins=no"]
 
 _failed_tests: list[str] = []
 _peer_logs: dict[str, pathlib.Path] = {}
@@ -113,7 +141,9 @@ def free_ports(n: int = 1) -> int:
 
 
 def wait_until(pred, timeout: float = 30.0, what: str = "condition", interval: float = 0.2):
-    """Poll pred() until it returns a truthy value (returned); raise TimeoutError after timeout s."""
+    """Poll pred() until it returns a truthy value (returned); raise TimeoutError after timeout s
+    (times FERRY_TIMEOUT_SCALE)."""
+    timeout *= TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -342,15 +372,94 @@ class S3:
 # ------------------------------------------------------------------ binaries
 
 class FerryBins:
-    def __init__(self):
-        self.relay = REPO / "relay" / "ferry-relay"
-        self.sink = REPO / "sink" / "ferry-sink"
+    def __init__(self, flavor: str = "plain"):
+        self.flavor = flavor
+        sub = "asan/" if flavor == "asan" else ""
+        self.relay = REPO / "relay" / f"{sub}ferry-relay"
+        self.sink = REPO / "sink" / f"{sub}ferry-sink"
 
     def require(self, name: str) -> pathlib.Path:
         p = getattr(self, name)
         if not (p.exists() and os.access(p, os.X_OK)):
-            pytest.fail(f"{p} is not built (make all)", pytrace=False)
+            pytest.fail(f"{p} is not built ({'make asan' if self.flavor == 'asan' else 'make all'})",
+                        pytrace=False)
         return p
+
+
+# ------------------------------------------------------------------ sanitizer / valgrind logs
+
+_SAN_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                 "AddressSanitizer:DEADLYSIGNAL", "Invalid read", "Invalid write", "Invalid free",
+                 "Mismatched free", "uninitialised value", "Syscall param", "Source and destination overlap")
+_UBSAN_LINE = re.compile(r"^\S+:\d+:\d+: runtime error: |ERROR: (AddressSanitizer|LeakSanitizer)", re.M)
+_VG_COUNTS = re.compile(r"(definitely lost|indirectly lost): ([0-9,]+) bytes|ERROR SUMMARY: ([0-9,]+) errors")
+
+
+def sanitizer_reports(paths) -> str:
+    """The text of every file in paths that holds a sanitizer or valgrind report ("" if none):
+    ASan/LSan/UBSan errors, valgrind errors (Invalid read/write, ...), definitely or indirectly
+    lost bytes, or a non-zero valgrind ERROR SUMMARY."""
+    out = []
+    for path in paths:
+        try:
+            text = pathlib.Path(path).read_text(errors="replace")
+        except OSError:
+            continue
+        bad = any(p in text for p in _SAN_PATTERNS)
+        for m in _VG_COUNTS.finditer(text):
+            n = m.group(2) or m.group(3)
+            if int(n.replace(",", "")) > 0:
+                bad = True
+        if bad:
+            out.append(f"===== {path} =====\n{text.rstrip()}")
+    return "\n".join(out)
+
+
+def _sanitizer_dir(rundir: pathlib.Path) -> pathlib.Path:
+    d = rundir / "sanitizer"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def _log_sizes(d: pathlib.Path, pattern: str = "*") -> dict:
+    return {p: p.stat().st_size for p in d.glob(pattern) if p.is_file()}
+
+
+def _daemon_log_reports(before: dict, after: dict) -> str:
+    """UBSan/ASan reports in what the daemon logs (rundir/<name>.log, spawn's) gained."""
+    out = []
+    for path, size in sorted(after.items()):
+        start = before.get(path, 0)
+        if size == start:
+            continue
+        with open(path, "rb") as fh:
+            fh.seek(start if size > start else 0)
+            text = fh.read().decode(errors="replace")
+        m = _UBSAN_LINE.search(text)
+        if m:
+            out.append(f"===== {path} =====\n{text[max(0, m.start() - 2000):].rstrip()}")
+    return "\n".join(out)
+
+
+@pytest.fixture(autouse=True)
+def _sanitizer_check(request):
+    """asan/valgrind flavours: fail the test when a sanitizer/valgrind log written during it (or
+    while its daemons stopped, at teardown of ``spawn``) has a report. Set up before, and so torn
+    down after, every other function fixture of the test."""
+    if FLAVOR == "plain":
+        yield
+        return
+    rundir = request.getfixturevalue("rundir")
+    d = _sanitizer_dir(rundir)
+    before, before_logs = _log_sizes(d), _log_sizes(rundir, "*.log")
+    yield
+    after = _log_sizes(d)
+    changed = [p for p, size in sorted(after.items()) if before.get(p) != size]
+    report = "\n".join(r for r in (sanitizer_reports(changed),
+                                    _daemon_log_reports(before_logs, _log_sizes(rundir, "*.log"))) if r)
+    if report:
+        pytest.fail(f"{FLAVOR} report(s) while running {request.node.nodeid}:\n{report}",
+                    pytrace=False)
 
 
 # ------------------------------------------------------------------ fixtures
@@ -421,8 +530,13 @@ def s3(rundir):
 
 
 @pytest.fixture(scope="session")
-def ferry_bins():
-    return FerryBins()
+def ferry_bins(rundir):
+    if FLAVOR == "asan":
+        # in os.environ, so every way a test starts a daemon (spawn, subprocess.run) gets them
+        log = _sanitizer_dir(rundir) / "asan"
+        os.environ["ASAN_OPTIONS"] = f"{ASAN_OPTIONS}:log_path={log}"
+        os.environ["UBSAN_OPTIONS"] = f"{UBSAN_OPTIONS}:log_path={log}"
+    return FerryBins(FLAVOR)
 
 
 @pytest.fixture
@@ -431,8 +545,11 @@ def spawn(rundir, request):
 
     def _spawn(argv, name, env=None, cwd=None):
         log = rundir / f"{name}.log"
+        argv = [str(a) for a in argv]
+        if FLAVOR == "valgrind" and os.path.basename(argv[0]) in ("ferry-relay", "ferry-sink"):
+            argv = [*VALGRIND, f"--log-file={_sanitizer_dir(rundir) / ('vg-' + name)}.%p", *argv]
         fh = open(log, "ab")
-        p = subprocess.Popen([str(a) for a in argv], stdout=fh, stderr=subprocess.STDOUT,
+        p = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
                              cwd=cwd, start_new_session=True)
         fh.close()
@@ -448,7 +565,7 @@ def spawn(rundir, request):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
             try:
-                p.wait(10)
+                p.wait(60 if FLAVOR == "valgrind" else 10)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(5)

@@ -103,6 +103,11 @@ def test_pipeline_to_bucket_and_duckdb_scd2(pg, kafka, s3, rundir, ferry_bins, s
     _write_config(cfg, pg, db, kafka, s3, "pipeline_slot")
     relay = spawn([relay_bin, "-c", cfg], "pipeline-relay")
     sink = spawn([sink_bin, "-c", cfg], "pipeline-sink")
+    # the snapshot holds what exists at the slot's consistent point: write the rest after it
+    # (a slow start -- an ASan or valgrind build -- would otherwise snapshot some of them)
+    wait_until(lambda: relay.poll() is not None or "consistent point" in relay.log_path.read_text(),
+               timeout=60, what="the relay's snapshot slot")
+    assert relay.poll() is None, "ferry-relay exited"
 
     for i in range(11, 61):
         insert(i)
