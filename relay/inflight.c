@@ -89,6 +89,8 @@ advance(relay_inflight_t *fl)
 			break;
 		if (t->end_lsn > fl->acked_lsn)
 			fl->acked_lsn = t->end_lsn;
+		if (t->produced > 0 && t->end_lsn > fl->last_commit)
+			fl->last_commit = t->end_lsn;
 		fl->head++;
 	}
 }

@@ -174,6 +174,7 @@ typedef struct relay_inflight
 	bool		open;			/* tail - 1 is an open (uncommitted) txn */
 	bool		failed;			/* some delivery failed: never advance past */
 	relay_lsn_t acked_lsn;		/* safe to report as flushed */
+	relay_lsn_t last_commit;	/* end LSN of the newest acknowledged transaction (0: none) */
 	uint64_t	outstanding;	/* records awaiting reports, all txns */
 } relay_inflight_t;
 

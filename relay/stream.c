@@ -63,6 +63,7 @@ struct relay
 	relay_lsn_t received_lsn;	/* highest WAL position received */
 	relay_lsn_t server_lsn;		/* server's WAL end from the last message */
 	relay_lsn_t reported_lsn;	/* last flush position sent */
+	relay_lsn_t start_confirmed;	/* the existing slot's confirmed position at start */
 	int64_t		last_status;
 	int64_t		last_recv;
 	bool		in_txn;
@@ -570,6 +571,18 @@ start_replication(relay_t *r, char *errbuf, size_t errlen)
 	char	   *slot = PQescapeIdentifier(r->conn, r->cfg->slot_name, strlen(r->cfg->slot_name));
 
 	relay_plugin_options(r->cfg, false, opts, sizeof(opts));
+	/*
+	 * source.sequence[0] of the first transaction of the session: the end of
+	 * the last transaction Kafka acknowledged (as Debezium restores it from
+	 * its offset), or the slot's confirmed position after a restart.
+	 */
+	{
+		relay_lsn_t last = r->fl->last_commit ? r->fl->last_commit : r->start_confirmed;
+
+		if (last != 0)
+			snprintf(opts + strlen(opts) - 1, sizeof(opts) - strlen(opts) + 1,
+					 ", \"offset.lsn.commit\" '%X/%X')", LSN_FORMAT_ARGS(last));
+	}
 	cmdlen = strlen(opts) + strlen(slot) + 128;
 	cmd = malloc(cmdlen);
 	if (!cmd)
@@ -958,6 +971,7 @@ snapshot(relay_t *r, PGconn *conn, relay_lsn_t lsn)
 	rc = relay_producer_drain(r->p, -1, true, r->errbuf, sizeof(r->errbuf));
 	if (rc != 0)
 		return rc;
+	r->fl->last_commit = 0;		/* the snapshot is no transaction of the stream */
 	log_info("snapshot done: %" PRIu64 " rows of %" PRIu64 " tables in %.1f s, all delivered",
 			 st.rows, st.tables, (relay_now_ms() - t0) / 1000.0);
 	return 0;
@@ -1211,6 +1225,7 @@ stream_run(relay_t *r, const relay_config_t *cfg, relay_producer_t *p, relay_inf
 	{
 		r->fl->acked_lsn = si.confirmed;
 		r->reported_lsn = si.confirmed;
+		r->start_confirmed = si.confirmed;
 		log_info("replication slot \"%s\" exists, confirmed flush position %X/%X",
 				 cfg->slot_name, LSN_FORMAT_ARGS(si.confirmed));
 		if (strcmp(cfg->snapshot_mode, "always") == 0)

@@ -603,6 +603,9 @@ def test_relay_kill9_during_snapshot(pg, kafka, rundir, ferry_bins, spawn):
     r.wait_log("snapshot done", timeout=120)
     r.wait_log("streaming from slot")
     pg.sql("INSERT INTO commerce.users (username, password) VALUES ('after', 'snapshot')", db=r.db)
+    # the first run's partial snapshot is in the topic too: wait for the confirmation
+    end = lsn_int(pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
+    wait_until(lambda: r.confirmed() >= end, 60, "the relay to confirm the insert")
     recs = decode(kafka.read_topic(r.topic("users"), timeout=60, min_records=5001), "users")
     ids = {rec[3] for rec in recs if rec[4][0] == "r"}
     assert ids == set(range(1, 5001))
