@@ -206,8 +206,8 @@ def cmd_latency(bootstrap, topic, countfile, timeout):
         if m is None:
             continue
         now_us = time.time() * 1e6
-        if m.error() or m.value() is None:
-            continue
+        if m.error() or m.value() is None or m.offset() == 0:
+            continue   # offset 0: the warm-up row
         n += 1
         # the first ts_us of a Debezium value is source.ts_us (commit time); the envelope's comes later
         v = m.value()

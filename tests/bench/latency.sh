@@ -3,6 +3,7 @@
 # for BENCH_LAT_S seconds while the CDC process streams; its topic is created beforehand with
 # message.timestamp.type=LogAppendTime, so a record's timestamp is the broker's append time
 # (= the ack). Latency = append time (or consumer receive time) - source.ts_us (commit time).
+# Both start, then one warm-up row must reach Kafka before the timed load begins.
 # ferry-relay always; Debezium too with BENCH_DBZ_LATENCY=1.
 # shellcheck shell=bash
 
@@ -21,7 +22,10 @@ lat_run() {
 		[ "$(q -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'")" = t ] && break
 		sleep 0.1
 	done
-	sleep 2
+	# warm-up: one row, and wait until it is in Kafka, so the process is really streaming
+	# (Debezium starts streaming well after it opens the slot); the consumer skips offset 0
+	q -c "INSERT INTO commerce.ticks (pad) VALUES ('warm-up')" >/dev/null
+	python3 "$BENCH_DIR/kbench.py" wait "$KAFKA" "$topic" 1 300 >/dev/null || log "relay: $label: warm-up row not in Kafka after 300 s"
 	rm -f "$BENCH_RUN/lat-$slot.count"
 	python3 "$BENCH_DIR/kbench.py" latency "$KAFKA" "$topic" "$BENCH_RUN/lat-$slot.count" $((lat_s + 300)) >"$BENCH_RUN/lat-$slot.json" &
 	cpid=$!
