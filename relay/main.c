@@ -105,6 +105,8 @@ const cfg_option_t relay_config_options[] = {
 	"how often retained WAL is checked (0: never)"},
 	{"relay/slot.wait.ms", CFG_INT, OFF(slot_wait_ms), "5000", 0, 3600000, NULL, NULL, 0,
 	"at start, how long to wait for a slot held by another process"},
+	{"relay/replication.timeout.ms", CFG_INT, OFF(replication_timeout_ms), "120000", 1000, 3600000, NULL, NULL, 0,
+	"reconnect when the server sends nothing for this long (a keepalive is requested at half)"},
 	{"relay/reconnect.backoff.ms", CFG_INT, OFF(reconnect_min_ms), "500", 10, 3600000, NULL, NULL, 0,
 	"first reconnect delay after a lost Postgres connection"},
 	{"relay/reconnect.backoff.max.ms", CFG_INT, OFF(reconnect_max_ms), "30000", 10, 3600000, NULL, NULL, 0,

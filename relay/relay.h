@@ -85,6 +85,7 @@ typedef struct relay_config
 	int64_t		reconnect_min_ms;
 	int64_t		reconnect_max_ms;
 	int64_t		slot_wait_ms;
+	int64_t		replication_timeout_ms;
 	int64_t		kafka_timeout_ms;
 	int64_t		shutdown_timeout_ms;
 	int64_t		snapshot_fetch;

@@ -620,7 +620,8 @@ session_run(relay_t *r)
 {
 	char	   *copybuf = NULL;
 	session_rc_t rc = SESSION_RECONNECT;
-	int64_t		recv_timeout = 120000;
+	int64_t		recv_timeout = r->cfg->replication_timeout_ms;
+	bool		pinged = false;
 
 	uint32_t	turn = 0;
 
@@ -684,10 +685,20 @@ session_run(relay_t *r)
 			if (wait < 0)
 				wait = 0;
 
+			/* an idle server sends nothing: ask it for a keepalive before giving up */
+			if (!pinged && now - r->last_recv > recv_timeout / 2)
+			{
+				if (feedback_send(r, true) < 0)
+				{
+					log_warning("%s", r->errbuf);
+					goto done;
+				}
+				pinged = true;
+			}
 			if (now - r->last_recv > recv_timeout)
 			{
 				snprintf(r->errbuf, sizeof(r->errbuf),
-						 "no message from the server for %lld s", (long long) (recv_timeout / 1000));
+						 "no message from the server for %lld ms", (long long) recv_timeout);
 				log_warning("%s: reconnecting", r->errbuf);
 				goto done;
 			}
@@ -733,6 +744,7 @@ session_run(relay_t *r)
 		}
 
 		r->last_recv = now;
+		pinged = false;
 		if (copybuf[0] == 'k')
 		{
 			relay_lsn_t wal_end;
