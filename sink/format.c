@@ -3,9 +3,10 @@
  * format.c
  *	  One Kafka record -> one JSON Lines line; gzip of a finished object.
  *
- * jansson validates each value (and tells whether it is a JsonConverter
- * envelope); the payload is then located in the original bytes by a small
- * scanner that only has to step over valid JSON.
+ * A strict single-pass scanner (RFC 8259: UTF-8, escapes, surrogate
+ * pairs, numbers, literals, nesting up to 1024 levels) validates each
+ * value and notes where the "payload" member of a JsonConverter envelope
+ * is; those bytes are then copied into the batch as they are.
  *
  * IDENTIFICATION
  *	  sink/format.c
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <zlib.h>
 
 int
@@ -69,106 +69,460 @@ sink_format_init(sink_format_t *f, const char *const *fields, int nfields,
 	return 0;
 }
 
-/* --- a scanner over *valid* JSON --- */
+/* --- a strict single-pass JSON scanner (RFC 8259) --- */
 
-static const char *
-skip_ws(const char *p, const char *e)
+#define SINK_JSON_MAX_DEPTH 1024
+
+/* bytes that end the fast path inside a string: '"', '\\', controls, non-ASCII */
+static const unsigned char str_special[256] = {
+	[0 ... 0x1f] = 1,['"'] = 1,['\\'] = 1,[0x80 ... 0xff] = 1
+};
+
+typedef struct jscan
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
+	const unsigned char *p;
+	const unsigned char *e;
+	bool		newline;		/* a '\n' or '\r' (whitespace) was seen */
+} jscan_t;
 
-/* p at '"'; returns the position after the closing quote */
-static const char *
-skip_string(const char *p, const char *e)
+static inline void
+js_ws(jscan_t *s)
 {
-	p++;
-	while (p < e && *p != '"')
-		p += (*p == '\\') ? 2 : 1;
-	return p < e ? p + 1 : e;
-}
-
-static const char *
-skip_value(const char *p, const char *e)
-{
-	int			depth = 0;
-
-	if (p >= e)
-		return e;
-	if (*p == '"')
-		return skip_string(p, e);
-	if (*p != '{' && *p != '[')
+	while (s->p < s->e)
 	{
-		while (p < e && *p != ',' && *p != '}' && *p != ']' &&
-			   *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			p++;
-		return p;
-	}
-	while (p < e)
-	{
-		if (*p == '"')
+		unsigned char ch = *s->p;
+
+		if (ch == ' ' || ch == '\t')
+			s->p++;
+		else if (ch == '\n' || ch == '\r')
 		{
-			p = skip_string(p, e);
-			continue;
+			s->newline = true;
+			s->p++;
 		}
-		if (*p == '{' || *p == '[')
-			depth++;
-		else if (*p == '}' || *p == ']')
-		{
-			if (--depth == 0)
-				return p + 1;
-		}
-		p++;
+		else
+			break;
 	}
-	return e;
 }
 
-/* find member `name` (written without escapes) of the top-level object */
+static inline int
+hex4(const unsigned char *p)
+{
+	int			v = 0;
+
+	for (int i = 0; i < 4; i++)
+	{
+		unsigned char ch = p[i];
+
+		v <<= 4;
+		if (ch >= '0' && ch <= '9')
+			v |= ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v |= ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v |= ch - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* one UTF-8 sequence starting at a byte >= 0x80; false if invalid */
+static inline bool
+js_utf8(jscan_t *s)
+{
+	const unsigned char *p = s->p;
+	size_t		left = (size_t) (s->e - p);
+	unsigned char c0 = p[0];
+
+	if (c0 >= 0xc2 && c0 <= 0xdf)
+	{
+		if (left < 2 || (p[1] & 0xc0) != 0x80)
+			return false;
+		s->p += 2;
+		return true;
+	}
+	if (c0 >= 0xe0 && c0 <= 0xef)
+	{
+		if (left < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return false;
+		if ((c0 == 0xe0 && p[1] < 0xa0) ||	/* overlong */
+			(c0 == 0xed && p[1] >= 0xa0))	/* surrogates */
+			return false;
+		s->p += 3;
+		return true;
+	}
+	if (c0 >= 0xf0 && c0 <= 0xf4)
+	{
+		if (left < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+			(p[3] & 0xc0) != 0x80)
+			return false;
+		if ((c0 == 0xf0 && p[1] < 0x90) ||	/* overlong */
+			(c0 == 0xf4 && p[1] >= 0x90))	/* above U+10FFFF */
+			return false;
+		s->p += 4;
+		return true;
+	}
+	return false;
+}
+
+/* s->p at '"'; on success s->p is after the closing quote */
 static bool
-find_member(const char *p, const char *e, const char *name,
-			const char **vstart, const char **vend)
+js_string(jscan_t *s, bool *escaped)
 {
-	size_t		nlen = strlen(name);
+	const unsigned char *p = s->p + 1;
+	const unsigned char *e = s->e;
 
-	p = skip_ws(p, e);
-	if (p >= e || *p != '{')
-		return false;
-	p++;
 	for (;;)
 	{
-		const char *kstart,
-				   *kend;
-
-		p = skip_ws(p, e);
-		if (p >= e || *p != '"')
+		/* fast path: plain ASCII, 4 bytes per step where possible */
+		while (e - p >= 4 && !(str_special[p[0]] | str_special[p[1]] |
+							   str_special[p[2]] | str_special[p[3]]))
+			p += 4;
+		while (p < e && !str_special[*p])
+			p++;
+		if (p >= e)
 			return false;
-		kstart = p + 1;
-		p = skip_string(p, e);
-		kend = p - 1;
-		p = skip_ws(p, e);
-		if (p >= e || *p != ':')
-			return false;
-		p = skip_ws(p + 1, e);
-		*vstart = p;
-		p = skip_value(p, e);
-		*vend = p;
-		if ((size_t) (kend - kstart) == nlen && memcmp(kstart, name, nlen) == 0)
+		if (*p == '"')
+		{
+			s->p = p + 1;
 			return true;
-		p = skip_ws(p, e);
-		if (p >= e || *p != ',')
+		}
+		if (*p == '\\')
+		{
+			if (escaped)
+				*escaped = true;
+			if (e - p < 2)
+				return false;
+			switch (p[1])
+			{
+				case '"':
+				case '\\':
+				case '/':
+				case 'b':
+				case 'f':
+				case 'n':
+				case 'r':
+				case 't':
+					p += 2;
+					break;
+				case 'u':
+					{
+						int			u;
+
+						if (e - p < 6 || (u = hex4(p + 2)) < 0)
+							return false;
+						p += 6;
+						if (u >= 0xdc00 && u <= 0xdfff)
+							return false;	/* lone low surrogate */
+						if (u >= 0xd800 && u <= 0xdbff)
+						{
+							int			lo;
+
+							if (e - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+								(lo = hex4(p + 2)) < 0 || lo < 0xdc00 || lo > 0xdfff)
+								return false;
+							p += 6;
+						}
+						break;
+					}
+				default:
+					return false;
+			}
+			continue;
+		}
+		if (*p < 0x20)
+			return false;		/* control characters must be escaped */
+		s->p = p;
+		if (!js_utf8(s))
 			return false;
-		p++;
+		p = s->p;
 	}
+}
+
+static bool
+js_number(jscan_t *s)
+{
+	const unsigned char *p = s->p,
+			   *e = s->e;
+
+	if (p < e && *p == '-')
+		p++;
+	if (p >= e)
+		return false;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return false;
+	if (p < e && *p == '.')
+	{
+		p++;
+		if (p >= e || *p < '0' || *p > '9')
+			return false;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E'))
+	{
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= e || *p < '0' || *p > '9')
+			return false;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	s->p = p;
+	return true;
+}
+
+static bool
+js_literal(jscan_t *s, const char *word, size_t len)
+{
+	if ((size_t) (s->e - s->p) < len || memcmp(s->p, word, len) != 0)
+		return false;
+	s->p += len;
+	return true;
+}
+
+static bool js_value(jscan_t *s, int depth);
+
+static bool
+js_object(jscan_t *s, int depth)
+{
+	s->p++;
+	js_ws(s);
+	if (s->p < s->e && *s->p == '}')
+	{
+		s->p++;
+		return true;
+	}
+	for (;;)
+	{
+		if (s->p >= s->e || *s->p != '"' || !js_string(s, NULL))
+			return false;
+		js_ws(s);
+		if (s->p >= s->e || *s->p != ':')
+			return false;
+		s->p++;
+		js_ws(s);
+		if (!js_value(s, depth + 1))
+			return false;
+		js_ws(s);
+		if (s->p >= s->e)
+			return false;
+		if (*s->p == '}')
+		{
+			s->p++;
+			return true;
+		}
+		if (*s->p != ',')
+			return false;
+		s->p++;
+		js_ws(s);
+	}
+}
+
+static bool
+js_array(jscan_t *s, int depth)
+{
+	s->p++;
+	js_ws(s);
+	if (s->p < s->e && *s->p == ']')
+	{
+		s->p++;
+		return true;
+	}
+	for (;;)
+	{
+		if (!js_value(s, depth + 1))
+			return false;
+		js_ws(s);
+		if (s->p >= s->e)
+			return false;
+		if (*s->p == ']')
+		{
+			s->p++;
+			return true;
+		}
+		if (*s->p != ',')
+			return false;
+		s->p++;
+		js_ws(s);
+	}
+}
+
+static bool
+js_value(jscan_t *s, int depth)
+{
+	if (s->p >= s->e)
+		return false;
+	switch (*s->p)
+	{
+		case '{':
+			return depth < SINK_JSON_MAX_DEPTH && js_object(s, depth);
+		case '[':
+			return depth < SINK_JSON_MAX_DEPTH && js_array(s, depth);
+		case '"':
+			return js_string(s, NULL);
+		case 't':
+			return js_literal(s, "true", 4);
+		case 'f':
+			return js_literal(s, "false", 5);
+		case 'n':
+			return js_literal(s, "null", 4);
+		default:
+			return js_number(s);
+	}
+}
+
+/*
+ * Does the raw member name (between its quotes, possibly with escapes)
+ * spell `name` (plain ASCII)?
+ */
+static bool
+key_is(const unsigned char *k, size_t klen, const char *name, bool escaped)
+{
+	size_t		nlen = strlen(name);
+	size_t		i = 0,
+				n = 0;
+
+	if (!escaped)
+		return klen == nlen && memcmp(k, name, nlen) == 0;
+	while (i < klen)
+	{
+		int			ch = k[i];
+
+		if (ch == '\\')
+		{
+			if (k[i + 1] == 'u')
+			{
+				ch = hex4(k + i + 2);
+				i += 6;
+			}
+			else
+			{
+				ch = k[i + 1];
+				i += 2;
+			}
+		}
+		else
+			i++;
+		if (n >= nlen || ch != (unsigned char) name[n])
+			return false;
+		n++;
+	}
+	return n == nlen;
+}
+
+/*
+ * The top-level object: like js_object, and note where the members
+ * "schema" and "payload" are, and how many members there are.
+ */
+static bool
+js_top_object(jscan_t *s, sink_json_scan_t *out)
+{
+	int			nmembers = 0;
+	bool		schema = false;
+	const unsigned char *ps = NULL,
+			   *pe = NULL;
+
+	s->p++;
+	js_ws(s);
+	if (s->p < s->e && *s->p == '}')
+	{
+		s->p++;
+		return true;
+	}
+	for (;;)
+	{
+		const unsigned char *k;
+		bool		escaped = false;
+
+		if (s->p >= s->e || *s->p != '"')
+			return false;
+		k = s->p + 1;
+		if (!js_string(s, &escaped))
+			return false;
+		nmembers++;
+		{
+			size_t		klen = (size_t) (s->p - 1 - k);
+			bool		is_payload = key_is(k, klen, "payload", escaped);
+			bool		is_schema = !is_payload && key_is(k, klen, "schema", escaped);
+
+			js_ws(s);
+			if (s->p >= s->e || *s->p != ':')
+				return false;
+			s->p++;
+			js_ws(s);
+			if (is_payload)
+				ps = s->p;
+			if (!js_value(s, 1))
+				return false;
+			if (is_payload)
+				pe = s->p;
+			if (is_schema)
+				schema = true;
+		}
+		js_ws(s);
+		if (s->p >= s->e)
+			return false;
+		if (*s->p == '}')
+		{
+			s->p++;
+			break;
+		}
+		if (*s->p != ',')
+			return false;
+		s->p++;
+		js_ws(s);
+	}
+	if (nmembers == 2 && schema && ps != NULL)
+	{
+		out->envelope = true;
+		out->payload = (const char *) ps;
+		out->payload_len = (size_t) (pe - ps);
+	}
+	return true;
+}
+
+int
+sink_json_scan(const char *data, size_t len, sink_json_scan_t *out)
+{
+	jscan_t		s;
+	bool		ok;
+
+	memset(out, 0, sizeof(*out));
+	s.p = (const unsigned char *) data;
+	s.e = s.p + len;
+	s.newline = false;
+	js_ws(&s);
+	out->start = (const char *) s.p;
+	if (s.p < s.e && *s.p == '{')
+		ok = js_top_object(&s, out);
+	else
+		ok = js_value(&s, 0);
+	if (!ok)
+		return -1;
+	out->len = (size_t) ((const char *) s.p - out->start);
+	js_ws(&s);
+	if (s.p != s.e)
+		return -1;				/* something after the value */
+	out->newline = s.newline;
+	return 0;
 }
 
 /* copy JSON text, turning line breaks (whitespace in valid JSON) into spaces */
 static void
-append_json_oneline(sink_buf_t *out, const char *s, size_t len)
+append_json_oneline(sink_buf_t *out, const char *s, size_t len, bool newline)
 {
 	size_t		start = out->len;
 
 	sink_buf_append(out, s, len);
+	if (!newline)
+		return;
 	for (size_t i = start; i < out->len; i++)
 		if (out->data[i] == '\n' || out->data[i] == '\r')
 			out->data[i] = ' ';
@@ -181,41 +535,14 @@ append_json_oneline(sink_buf_t *out, const char *s, size_t len)
 static bool
 append_json_payload(sink_buf_t *out, const char *data, size_t len, bool keep)
 {
-	json_error_t jerr;
-	json_t	   *root = json_loadb(data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
-	const char *vs,
-			   *ve;
+	sink_json_scan_t js;
 
-	if (root == NULL)
+	if (sink_json_scan(data, len, &js) != 0)
 		return false;
-	if (!keep && json_is_object(root) && json_object_size(root) == 2 &&
-		json_object_get(root, "schema") != NULL)
-	{
-		json_t	   *payload = json_object_get(root, "payload");
-
-		if (payload != NULL)
-		{
-			if (find_member(data, data + len, "payload", &vs, &ve))
-				append_json_oneline(out, vs, (size_t) (ve - vs));
-			else
-			{
-				/* the member name was written with escapes: serialize */
-				char	   *s = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
-
-				sink_buf_appends(out, s);
-				free(s);
-			}
-			json_decref(root);
-			return true;
-		}
-	}
-	json_decref(root);
-	/* as it is, without surrounding whitespace */
-	vs = skip_ws(data, data + len);
-	ve = data + len;
-	while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\n' || ve[-1] == '\r'))
-		ve--;
-	append_json_oneline(out, vs, (size_t) (ve - vs));
+	if (!keep && js.envelope)
+		append_json_oneline(out, js.payload, js.payload_len, js.newline);
+	else
+		append_json_oneline(out, js.start, js.len, js.newline);
 	return true;
 }
 

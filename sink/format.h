@@ -93,6 +93,24 @@ int			sink_format_init(sink_format_t *f, const char *const *fields, int nfields,
 int			sink_format_record(const sink_format_t *f, const sink_record_t *r,
 							   sink_buf_t *out, char *errbuf, size_t errlen);
 
+/* result of sink_json_scan */
+typedef struct sink_json_scan
+{
+	const char *start;			/* the value without surrounding whitespace */
+	size_t		len;
+	bool		envelope;		/* a top-level object with exactly the members
+								 * "schema" and "payload" */
+	const char *payload;		/* envelope: the bytes of the payload value */
+	size_t		payload_len;
+	bool		newline;		/* the value holds '\n' or '\r' (as whitespace) */
+} sink_json_scan_t;
+
+/*
+ * Validate one JSON text (RFC 8259, any value at top level, nesting up to
+ * 1024 levels, strict UTF-8); 0 and *out filled, or -1 when not valid.
+ */
+int			sink_json_scan(const char *data, size_t len, sink_json_scan_t *out);
+
 /* gzip (RFC 1952) in into out */
 int			sink_gzip(const void *in, size_t len, sink_buf_t *out,
 					  char *errbuf, size_t errlen);
