@@ -425,9 +425,9 @@ main(int argc, char **argv)
 		rc = check_config(&cfg, p);
 	else
 	{
+		signals_install();
 		log_info("starting ferry-relay %s: slot \"%s\", topic prefix \"%s\", snapshot.mode %s",
 				 RELAY_VERSION, cfg.slot_name, cfg.topic_prefix, cfg.snapshot_mode);
-		signals_install();
 		if (relay_producer_check(p, (int) cfg.kafka_timeout_ms, err, sizeof(err)) < 0)
 		{
 			log_error("%s", err);
