@@ -313,6 +313,42 @@ test_schemas(void)
 	relay_schemas_free(&sc);
 }
 
+static void
+test_plugin_options(void)
+{
+	relay_config_t cfg;
+	char		out[8192];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.topic_prefix = "it's";
+	cfg.decimal_mode = "precise";
+	cfg.time_mode = "adaptive";
+	cfg.binary_mode = "bytes";
+	cfg.skipped_operations = "t";
+	cfg.schemas_enable = true;
+	cfg.run_id = "r1";
+	cfg_map_set(&cfg.schema_include, NULL, "commerce", 1);
+	cfg_map_set(&cfg.schema_include, NULL, "sales_\\d+", 1);
+
+	relay_plugin_options(&cfg, false, out, sizeof(out));
+	CHECK(strncmp(out, "(\"format\" 'relay', \"wire-version\" '1', \"topic.prefix\" 'it''s', ", 56) == 0);
+	CHECK(strstr(out, "\"schema.include.list\" 'commerce,sales_\\d+'") != NULL);
+	CHECK(strstr(out, "\"schemas.enable\" 'true'") != NULL);
+	CHECK(strstr(out, "\"run.id\" 'r1')") != NULL);
+	CHECK(strstr(out, "table.include.list") == NULL);
+
+	relay_plugin_options(&cfg, true, out, sizeof(out));
+	CHECK(strncmp(out, "ARRAY['format=relay', 'wire-version=1', 'topic.prefix=it''s', ", 61) == 0);
+	CHECK(strstr(out, "]::text[]") != NULL);
+	for (cfg_pair_t *e = cfg.schema_include.head, *next; e; e = next)
+	{
+		next = e->next;
+		free(e->key);
+		free(e->value);
+		free(e);
+	}
+}
+
 int
 main(void)
 {
@@ -322,5 +358,6 @@ main(void)
 	RUN(test_inflight_failure);
 	RUN(test_inflight_discard_and_grow);
 	RUN(test_schemas);
+	RUN(test_plugin_options);
 	UNIT_MAIN_END("relay_core_test");
 }
