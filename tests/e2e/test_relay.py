@@ -667,3 +667,25 @@ def test_relay_second_signal_exits_at_once(pg, kafka, rundir, ferry_bins, spawn)
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == 1
     assert "second signal, exiting at once" in r.log(p)
+
+
+def test_relay_inline_topics(pg, kafka, rundir, ferry_bins, spawn):
+    """Records the plugin sends with their topic inline (schema id 0): transaction
+    metadata and logical decoding messages, transactional or not."""
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "inline", partitions=1,
+              **{"snapshot.mode": "never", "provide.transaction.metadata": True})
+    r.start()
+    r.wait_log("streaming from slot")
+    pg.sql("BEGIN; INSERT INTO commerce.users (username, password) VALUES ('tx', 'meta'); "
+           "SELECT pg_logical_emit_message(true, 'ferry-test', 'in a transaction'); COMMIT", db=r.db)
+    pg.sql("SELECT pg_logical_emit_message(false, 'ferry-test', 'on its own')", db=r.db)
+    end = lsn_int(pg.sql1("SELECT pg_current_wal_lsn()", db=r.db))
+    wait_until(lambda: r.confirmed() >= end, 30, "the relay to confirm the messages")
+    tx = kafka.read_topic(f"{r.prefix}.transaction", timeout=20, min_records=2)
+    status = [json.loads(v)["payload"]["status"] for _, _, k, v, _ in tx]
+    assert status == ["BEGIN", "END"], status
+    msgs = kafka.read_topic(f"{r.prefix}.message", timeout=20, min_records=2)
+    assert len(msgs) == 2, msgs
+    users = decode(kafka.read_topic(r.topic("users"), timeout=20, min_records=1), "users")
+    assert users[0][5]["transaction"] is not None
+    r.stop(0)
