@@ -689,3 +689,19 @@ def test_relay_inline_topics(pg, kafka, rundir, ferry_bins, spawn):
     users = decode(kafka.read_topic(r.topic("users"), timeout=20, min_records=1), "users")
     assert users[0][5]["transaction"] is not None
     r.stop(0)
+
+
+def test_relay_alter_table_mid_stream(pg, kafka, rundir, ferry_bins, spawn):
+    """ALTER TABLE while streaming: the plugin sends a new 'S' frame and the relay's
+    values carry the new schema from the next change on."""
+    r = Relay(pg, kafka, rundir, ferry_bins, spawn, "alter", partitions=1, **{"snapshot.mode": "never"})
+    r.start()
+    r.wait_log("streaming from slot")
+    pg.sql("INSERT INTO commerce.users (username, password) VALUES ('before', 'x')", db=r.db)
+    pg.sql("ALTER TABLE commerce.users ADD COLUMN email text", db=r.db)
+    pg.sql("INSERT INTO commerce.users (username, password, email) VALUES ('after', 'x', 'a@b')", db=r.db)
+    recs = decode(kafka.read_topic(r.topic("users"), timeout=30, min_records=2), "users")
+    assert [x[5]["after"]["username"] for x in recs] == ["before", "after"]
+    assert "email" not in recs[0][5]["after"]
+    assert recs[1][5]["after"]["email"] == "a@b"
+    r.stop(0)
