@@ -142,7 +142,8 @@ usage(void)
 		   "     a fatal producer error, a frame the relay cannot parse; or a second signal\n"
 		   "  2  configuration or usage error (the message names file:line:col and key)\n\n");
 	printf("Signals: SIGTERM/SIGINT stop reading, flush Kafka, send the final feedback,\n"
-		   "exit 0; a second one exits at once (nothing more is confirmed).\n\n");
+		   "exit 0; a second one exits at once (nothing more is confirmed). SIGHUP is\n"
+		   "ignored (the configuration is read at start only).\n\n");
 	printf("Configuration keys (defaults):\n");
 	cfg_help(relay_config_options, stdout);
 }
@@ -173,6 +174,8 @@ signals_install(void)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* no reload: the configuration is read once; SIGHUP must not kill the relay */
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* a random (version 4) UUID for run.id */
