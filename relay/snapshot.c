@@ -187,6 +187,51 @@ exec_cmd(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * Find the first and last of tables[] that have at least one row in the
+ * snapshot open on conn (-1 when all are empty).
+ */
+static int
+nonempty_range(PGconn *conn, const relay_table_t *tables, int ntables,
+			   int *first, int *last, char *errbuf, size_t errlen)
+{
+	*first = *last = -1;
+	for (int i = 0; i < ntables; i++)
+	{
+		char	   *ident = PQescapeIdentifier(conn, tables[i].schema, strlen(tables[i].schema));
+		char	   *rel = PQescapeIdentifier(conn, tables[i].name, strlen(tables[i].name));
+		relay_buf_t sql = {0};
+		PGresult   *res;
+		bool		has_rows;
+
+		buf_puts(&sql, "SELECT EXISTS (SELECT 1 FROM ");
+		buf_puts(&sql, ident);
+		buf_puts(&sql, ".");
+		buf_puts(&sql, rel);
+		relay_buf_append(&sql, ")", 2);
+		PQfreemem(ident);
+		PQfreemem(rel);
+		res = PQexec(conn, sql.data);
+		relay_buf_free(&sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			snprintf(errbuf, errlen, "could not check whether table %s has rows: %s",
+					 tables[i].qualified, PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
+		}
+		has_rows = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (has_rows)
+		{
+			if (*first < 0)
+				*first = i;
+			*last = i;
+		}
+	}
+	return 0;
+}
+
 /* read one table; returns 0, -1, or 1 (stopped) */
 static int
 snapshot_table(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
@@ -318,6 +363,8 @@ relay_snapshot_run(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 	int			ntables = 0;
 	uint64_t	seq;
 	int			rc = 0;
+	int			first_full = -1;
+	int			last_full = -1;
 	char		extra[256] = "";
 
 	if (relay_tables_list(conn, cfg, &tables, &ntables, errbuf, errlen) < 0)
@@ -350,11 +397,22 @@ relay_snapshot_run(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 		PQclear(res);
 	}
 
+	/*
+	 * Debezium marks the first record of the whole snapshot "first" and the
+	 * last one "last": with empty tables at either end those records belong
+	 * to the first and last tables that have rows in this snapshot.
+	 */
+	if (nonempty_range(conn, tables, ntables, &first_full, &last_full, errbuf, errlen) < 0)
+	{
+		relay_tables_free(tables, ntables);
+		return -1;
+	}
+
 	log_info("snapshot of %d tables at %X/%X starting", ntables, LSN_FORMAT_ARGS(lsn));
 	seq = relay_inflight_begin(fl, lsn);
 	for (int i = 0; i < ntables && rc == 0; i++)
 	{
-		rc = snapshot_table(conn, cfg, p, seq, &tables[i], i == 0, i == ntables - 1,
+		rc = snapshot_table(conn, cfg, p, seq, &tables[i], i == first_full, i == last_full,
 							extra, &st->rows, errbuf, errlen);
 		if (rc == 0)
 			st->tables++;

@@ -113,7 +113,13 @@ SCENARIOS = {
 
 # Accepted differences: fnmatch pattern on "<scenario>/<topic>:<path>" (path as printed in the
 # report, array indices generalised to [*]) -> reason. Keep this short and justified.
-ACCEPTED: dict[str, str] = {}
+ACCEPTED: dict[str, str] = {
+    "relay/*:value.payload.source.sequence":
+        "the relay starts on a slot created before it (to see the same WAL as Debezium), so it "
+        "passes the slot's confirmed position as offset.lsn.commit and the first transaction's "
+        "sequence[0] is that LSN, where Debezium, starting with no offsets, writes null; "
+        "sequence itself is checked byte for byte in the plugin scenarios",
+}
 
 SCHEMA_SQL = r"""
 CREATE EXTENSION IF NOT EXISTS hstore;
