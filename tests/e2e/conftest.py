@@ -260,9 +260,11 @@ class Kafka:
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
         from confluent_kafka.admin import NewTopic
-        fs = self._admin().create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        admin = self._admin()   # keep the client alive until the futures resolve
+        fs = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
         for f in fs.values():
             f.result(timeout=30)
+        del admin
 
     def produce(self, topic: str, value, key=None, headers=None, partition=None) -> None:
         from confluent_kafka import Producer
