@@ -5,7 +5,7 @@
 #   make test         install what the tests need, then run every test suite
 #   make demo         install what the demo needs, build, run the pipeline end to end
 #   make bench        benchmarks (not tests)
-#   make asan         build the daemons with AddressSanitizer/UBSan into build/asan
+#   make asan         build the daemons with AddressSanitizer/UBSan (common/asan, relay/asan, sink/asan)
 
 PG_CONFIG ?= pg_config
 PREFIX    ?= /usr/local
