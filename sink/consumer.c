@@ -12,11 +12,15 @@
  * arrive), when the buffers of all partitions together pass
  * buffer.max.bytes (the largest batch goes first), when its partition is
  * revoked, and at shutdown.  A complete batch is moved to the sealed queue
- * (upload.threads entries); the queue is stored by one upload thread per
- * entry when it is full, when Kafka's local queue is empty, or at once for
- * timers, revocations and shutdown; then the offsets are committed in one
- * request.  The consuming thread waits for the uploads: batches are never
- * touched by two threads at a time.
+ * (upload.threads entries).  The queue becomes a "round" when no round is
+ * in flight, when it is full, when Kafka's local queue is empty, or at once
+ * for timers, revocations and shutdown: a round thread stores its batches
+ * (one upload thread and target per batch), then commits their offsets in
+ * one request, while the consuming thread goes on reading and batching.
+ * A round starts only after the previous one has finished (stored and
+ * committed), and a batch belongs to one thread at a time: the partition
+ * while open, the queue, then the round.  Batch buffers are reused (a
+ * small pool), so steady state allocates nothing per record.
  *
  * Exactly once in the bucket, the argument:
  *	1. An object's name depends only on (topic, partition, start offset,
@@ -25,7 +29,9 @@
  *	   one object and the start of the next.
  *	2. A partition's offset (last + 1) is committed only after its object
  *	   is stored.  With commit.mode sync (the default) the commit completes
- *	   before the partition's next object is stored, so at any time at most
+ *	   before the partition's next object is stored (the queue never holds
+ *	   two batches of one partition, and the next round starts after the
+ *	   previous round's commit returned), so at any time at most
  *	   one object per partition holds records beyond the committed offset
  *	   C, and it starts exactly at C.
  *	3. After a crash or a rebalance, consumption resumes at C: the first
@@ -51,6 +57,7 @@
  *-------------------------------------------------------------------------
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +86,8 @@ typedef struct sink_part
 	int64_t		written;		/* lines in buf */
 	int64_t		consumed;		/* offset after the last consumed record, -1 */
 	int			nsealed;		/* its batches waiting in the sealed queue */
+	bool		failed;			/* a batch could not be stored while stopping:
+								 * nothing more of it is stored or committed */
 	struct sink_part *next;
 } sink_part_t;
 
@@ -94,6 +103,25 @@ struct sink_consumer
 	int			ntargets;
 	struct sealed *sealed;		/* complete batches waiting to be stored */
 	int			nsealed;		/* at most ntargets */
+	/* the round in flight: batches being stored, then committed, by round_thread */
+	struct sealed *inflight;
+	int			ninflight;
+	bool		round_running;	/* round_thread started and not yet joined */
+	bool		round_sync;		/* commit synchronously */
+	const char *round_why;
+	atomic_int	round_done;		/* set by the round thread when it is finished */
+	/* the round thread lives as long as the consumer; it waits for work */
+	pthread_t	round_thread;
+	bool		round_thread_ok;
+	bool		round_go;		/* a round is handed over (under round_mu) */
+	bool		round_quit;
+	pthread_mutex_t round_mu;
+	pthread_cond_t round_cv;
+	/* batch buffers kept for reuse (their capacity stays) */
+	sink_buf_t *pool;
+	int			npool;
+	int			pool_max;
+	size_t		pool_bytes;
 	sink_template_t *tmpl;
 	sink_format_t fmt;
 	bool		gzip;
@@ -151,12 +179,14 @@ part_get(sink_consumer_t *c, const char *topic, int32_t partition)
 	return p;
 }
 
+static void pool_put(sink_consumer_t *c, sink_buf_t *b);
+
 /* drop the open batch without storing or committing it */
 static void
 part_discard(sink_consumer_t *c, sink_part_t *p)
 {
 	c->buffered -= p->buf.len;
-	sink_buf_free(&p->buf);
+	pool_put(c, &p->buf);
 	p->start_offset = -1;
 	p->count = p->written = 0;
 }
@@ -167,6 +197,37 @@ set_exit(sink_consumer_t *c, int code)
 	if (c->exit_code == 0)
 		c->exit_code = code;
 	sink_stop_requested = 1;
+}
+
+/* a cleared batch buffer, reused when one is spare */
+static sink_buf_t
+pool_get(sink_consumer_t *c)
+{
+	sink_buf_t	b = SINK_BUF_INIT;
+
+	if (c->npool > 0)
+	{
+		b = c->pool[--c->npool];
+		c->pool_bytes -= b.cap;
+	}
+	return b;
+}
+
+/* give a buffer back; it is kept (emptied) while the pool is small */
+static void
+pool_put(sink_consumer_t *c, sink_buf_t *b)
+{
+	if (b->data && c->npool < c->pool_max &&
+		c->pool_bytes + b->cap <= (size_t) c->conf->buffer_max_bytes / 2)
+	{
+		b->len = 0;
+		b->data[0] = '\0';
+		c->pool_bytes += b->cap;
+		c->pool[c->npool++] = *b;
+	}
+	else
+		sink_buf_free(b);
+	*b = (sink_buf_t) SINK_BUF_INIT;
 }
 
 /*
@@ -267,13 +328,12 @@ static void
 sealed_release(sink_consumer_t *c, sealed_t *b)
 {
 	c->buffered -= b->buf.len;
-	b->p->nsealed--;
-	sink_buf_free(&b->buf);
+	pool_put(c, &b->buf);
 	sink_buf_free(&b->name);
 	sink_buf_free(&b->gz);
 }
 
-/* drop p's sealed batches without storing them (a lost partition, an error) */
+/* drop p's (or every) waiting batch without storing it (a lost partition, an error) */
 static void
 drop_sealed(sink_consumer_t *c, sink_part_t *p)
 {
@@ -282,7 +342,10 @@ drop_sealed(sink_consumer_t *c, sink_part_t *p)
 	for (int i = 0; i < c->nsealed; i++)
 	{
 		if (p == NULL || c->sealed[i].p == p)
+		{
+			c->sealed[i].p->nsealed--;
 			sealed_release(c, &c->sealed[i]);
+		}
 		else
 			c->sealed[j++] = c->sealed[i];
 	}
@@ -290,62 +353,102 @@ drop_sealed(sink_consumer_t *c, sink_part_t *p)
 }
 
 /*
- * Store every sealed batch, each in its own thread (one target per
- * thread), then commit, per partition, the end of the batches stored
- * without a gap.  Synchronously when `sync` or commit.mode is sync: then
- * the queue never holds two batches of one partition (seal_batch sees to
- * it), so no partition's next object is stored before its previous one is
- * committed.  With commit.mode async several batches of a partition go up
- * at once and the recovery scan cleans up after a crash.  When a batch
- * cannot be stored the exit code is set (fatal, or retries exhausted) or a
- * stop was requested; the queue is emptied either way.  Returns 0 or -1.
+ * The round thread: store every batch of the round, each in its own
+ * thread (one target per thread), then commit, per partition, the end of
+ * the batches stored without a gap.  Touches only the round's batches and
+ * librdkafka (rd_kafka_commit is thread-safe); results are looked at by
+ * finish_round on the consuming thread.
  */
-static int
-flush_round(sink_consumer_t *c, const char *why, bool sync)
+static void *
+round_run(void *arg)
 {
+	sink_consumer_t *c = arg;
 	pthread_t	threads[64];
 	bool		started[64];
-	int			result = 0;
 	rd_kafka_topic_partition_list_t *offsets;
+	int			n = c->ninflight;
 
-	if (c->nsealed == 0)
-		return 0;
-	log_debug("storing %d batches (%s)", c->nsealed, why);
-	for (int i = 0; i < c->nsealed; i++)
+	for (int i = 0; i < n; i++)
 	{
-		sealed_t   *b = &c->sealed[i];
+		sealed_t   *b = &c->inflight[i];
 
-		b->c = c;
-		b->target = c->targets[i];
-		b->rc = SINK_OK;
 		started[i] = false;
 		if (b->written == 0)
 			continue;			/* skipped records only: nothing to store */
-		sink_buf_reset(&b->name);
-		sink_template_render(c->tmpl, b->p->topic, b->p->partition, b->start_offset,
-							 b->first_ts, &b->name);
-		if (c->nsealed == 1)
-			upload_run(b);		/* no thread for a single object */
+		if (i == n - 1)
+			upload_run(b);		/* the last one on this thread */
 		else if (pthread_create(&threads[i], NULL, upload_run, b) == 0)
 			started[i] = true;
 		else
 			upload_run(b);		/* no thread: do it here */
 	}
-	for (int i = 0; i < c->nsealed; i++)
+	for (int i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(threads[i], NULL);
 
 	/* commit per partition up to the first batch that failed */
-	offsets = rd_kafka_topic_partition_list_new(c->nsealed);
-	for (int i = 0; i < c->nsealed; i++)
+	offsets = rd_kafka_topic_partition_list_new(n);
+	for (int i = 0; i < n; i++)
 	{
-		sealed_t   *b = &c->sealed[i];
+		sealed_t   *b = &c->inflight[i];
 		rd_kafka_topic_partition_t *tp;
 		bool		blocked = false;
 
 		for (int j = 0; j < i; j++)
-			if (c->sealed[j].p == b->p && c->sealed[j].rc != SINK_OK)
+			if (c->inflight[j].p == b->p && c->inflight[j].rc != SINK_OK)
 				blocked = true;
+		if (b->rc != SINK_OK || blocked)
+			continue;
+		tp = rd_kafka_topic_partition_list_find(offsets, b->p->topic, b->p->partition);
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(offsets, b->p->topic, b->p->partition);
+		tp->offset = b->next_offset;
+	}
+	if (offsets->cnt > 0)
+		commit_offsets(c, offsets, c->round_sync);
+	rd_kafka_topic_partition_list_destroy(offsets);
+	atomic_store(&c->round_done, 1);
+	return NULL;
+}
+
+/* the round thread: runs the rounds handed over by launch_round */
+static void *
+round_worker(void *arg)
+{
+	sink_consumer_t *c = arg;
+
+	pthread_mutex_lock(&c->round_mu);
+	for (;;)
+	{
+		while (!c->round_go && !c->round_quit)
+			pthread_cond_wait(&c->round_cv, &c->round_mu);
+		if (c->round_quit)
+			break;
+		c->round_go = false;
+		pthread_mutex_unlock(&c->round_mu);
+		round_run(c);
+		pthread_mutex_lock(&c->round_mu);
+		pthread_cond_broadcast(&c->round_cv);
+	}
+	pthread_mutex_unlock(&c->round_mu);
+	return NULL;
+}
+
+/*
+ * Account for a finished round: stats, and on
+ * a failed store the exit code (fatal, or retries exhausted), or, when the
+ * failure came from a stop request, the partition is marked failed so that
+ * nothing after the failed batch is stored or committed.  Returns 0 or -1.
+ */
+static int
+account_round(sink_consumer_t *c)
+{
+	int			result = 0;
+
+	for (int i = 0; i < c->ninflight; i++)
+	{
+		sealed_t   *b = &c->inflight[i];
+
 		if (b->rc != SINK_OK)
 		{
 			if (b->rc == SINK_ERR_FATAL)
@@ -360,34 +463,123 @@ flush_round(sink_consumer_t *c, const char *why, bool sync)
 			}
 			else
 				log_warning("%s", b->errbuf);
+			if (!b->p->failed)
+			{
+				/* later batches of p must not be stored: they would be committed */
+				b->p->failed = true;
+				drop_sealed(c, b->p);
+				part_discard(c, b->p);
+			}
 			result = -1;
-			continue;
 		}
-		if (blocked)
-			continue;
-		if (b->written > 0)
+		else if (b->written > 0)
 		{
 			log_debug("stored object \"%s%s\" (%lld records, offsets %lld..%lld, %zu bytes, %s)",
 					  sink_target_prefix(c->target), b->name.data, (long long) b->written,
-					  (long long) b->start_offset, (long long) b->next_offset - 1, b->len, why);
+					  (long long) b->start_offset, (long long) b->next_offset - 1, b->len,
+					  c->round_why);
 			c->n_objects++;
 			c->n_bytes += b->len;
 		}
-		tp = rd_kafka_topic_partition_list_find(offsets, b->p->topic, b->p->partition);
-		if (tp == NULL)
-			tp = rd_kafka_topic_partition_list_add(offsets, b->p->topic, b->p->partition);
-		tp->offset = b->next_offset;
+		sealed_release(c, b);
 	}
-	if (offsets->cnt > 0)
-		commit_offsets(c, offsets, sync || c->conf->commit_sync);
-	rd_kafka_topic_partition_list_destroy(offsets);
-	drop_sealed(c, NULL);
+	c->ninflight = 0;
 	return result;
 }
 
+static int
+finish_round(sink_consumer_t *c)
+{
+	if (!c->round_running)
+		return 0;
+	pthread_mutex_lock(&c->round_mu);
+	while (!atomic_load(&c->round_done))
+		pthread_cond_wait(&c->round_cv, &c->round_mu);
+	pthread_mutex_unlock(&c->round_mu);
+	c->round_running = false;
+	return account_round(c);
+}
+
 /*
- * Move p's open batch to the sealed queue (storing the queue first when it
- * is full, or, with commit.mode sync, when it already holds a batch of p).
+ * Start storing the waiting batches (after the round in flight, which is
+ * waited for first) in the background: the consuming thread goes on
+ * batching meanwhile.  With commit.mode sync the queue never holds two
+ * batches of one partition (seal_batch sees to it) and a round starts only
+ * after the previous one committed, so no partition's next object is
+ * stored before its previous one is committed.  With commit.mode async
+ * several batches of a partition go up at once and the recovery scan
+ * cleans up after a crash.  `sync` (revocation, shutdown) commits
+ * synchronously whatever the mode.  Returns -1 when stopping on an error
+ * (the queue is dropped), else 0.
+ */
+static int
+launch_round(sink_consumer_t *c, const char *why, bool sync)
+{
+	sealed_t   *tmp;
+
+	/* a batch that failed while stopping only blocks its own partition */
+	finish_round(c);
+	if (c->exit_code)
+	{
+		drop_sealed(c, NULL);
+		return -1;
+	}
+	if (c->nsealed == 0)
+		return 0;
+	log_debug("storing %d batches (%s)", c->nsealed, why);
+	/* the queue becomes the round; the round's (empty) array becomes the queue */
+	tmp = c->inflight;
+	c->inflight = c->sealed;
+	c->ninflight = c->nsealed;
+	c->sealed = tmp;
+	c->nsealed = 0;
+	for (int i = 0; i < c->ninflight; i++)
+	{
+		sealed_t   *b = &c->inflight[i];
+
+		b->c = c;
+		b->target = c->targets[i];
+		b->rc = SINK_OK;
+		b->p->nsealed--;
+		if (b->written > 0)
+		{
+			sink_buf_reset(&b->name);
+			sink_template_render(c->tmpl, b->p->topic, b->p->partition, b->start_offset,
+								 b->first_ts, &b->name);
+		}
+	}
+	c->round_sync = sync || c->conf->commit_sync;
+	c->round_why = why;
+	atomic_store(&c->round_done, 0);
+	if (!c->round_thread_ok)
+	{
+		round_run(c);			/* no thread: do it here */
+		account_round(c);
+		return c->exit_code ? -1 : 0;
+	}
+	c->round_running = true;
+	pthread_mutex_lock(&c->round_mu);
+	c->round_go = true;
+	pthread_cond_broadcast(&c->round_cv);
+	pthread_mutex_unlock(&c->round_mu);
+	return 0;
+}
+
+/* store the waiting batches and wait until they are stored and committed */
+static int
+flush_round(sink_consumer_t *c, const char *why, bool sync)
+{
+	int			rc = launch_round(c, why, sync);
+
+	if (finish_round(c) != 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * Move p's open batch to the sealed queue (starting the queue first when
+ * it is full, or, with commit.mode sync, when it already holds a batch of
+ * p).
  */
 static int
 seal_batch(sink_consumer_t *c, sink_part_t *p, const char *why)
@@ -398,19 +590,19 @@ seal_batch(sink_consumer_t *c, sink_part_t *p, const char *why)
 		return 0;
 	if (c->nsealed >= c->ntargets || (p->nsealed > 0 && c->conf->commit_sync))
 	{
-		if (flush_round(c, why, false) != 0)
+		if (launch_round(c, why, false) != 0 || p->start_offset < 0)
 			return -1;
 	}
 	b = &c->sealed[c->nsealed++];
 	memset(b, 0, sizeof(*b));
 	b->p = p;
-	b->buf = p->buf;			/* moved: p starts its next batch in a new buffer */
+	b->buf = p->buf;			/* moved: p starts its next batch in a spare buffer */
 	b->start_offset = p->start_offset;
 	b->next_offset = p->next_offset;
 	b->first_ts = p->first_ts;
 	b->written = p->written;
 	p->nsealed++;
-	p->buf = (sink_buf_t) SINK_BUF_INIT;
+	p->buf = (sink_buf_t) SINK_BUF_INIT;	/* the next batch takes a spare one */
 	p->start_offset = -1;
 	p->count = p->written = 0;
 	return 0;
@@ -426,6 +618,12 @@ store_dead_letter(sink_consumer_t *c, const rd_kafka_message_t *rkm, const char 
 
 	sink_buf_appendf(&name, "%s%s/%010d-%020lld.bin", c->conf->dlq_prefix, topic,
 					 (int) rkm->partition, (long long) rkm->offset);
+	/* targets[0] may be storing a batch: wait for the round first */
+	if (finish_round(c) != 0)
+	{
+		sink_buf_free(&name);
+		return -1;
+	}
 	rc = sink_target_put(c->target, name.data, rkm->payload, rkm->len, errbuf, sizeof(errbuf));
 	if (rc != SINK_OK)
 	{
@@ -467,6 +665,8 @@ handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
 
 	if (p->start_offset >= 0 && rkm->offset < p->next_offset)
 		return;					/* redelivered after a seek: already batched */
+	if (p->failed)
+		return;					/* stopping: read again from the committed offset next time */
 	memset(&r, 0, sizeof(r));
 	r.topic = topic;
 	r.partition = rkm->partition;
@@ -493,6 +693,8 @@ handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
 
 	if (p->start_offset < 0)
 	{
+		if (p->buf.data == NULL)
+			p->buf = pool_get(c);
 		p->start_offset = rkm->offset;
 		p->first_ts = ts;
 		p->opened_ms = now_ms();
@@ -529,9 +731,14 @@ handle_message(sink_consumer_t *c, rd_kafka_message_t *rkm)
 		seal_batch(c, p, "flush.bytes");
 	if (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
 	{
-		sink_part_t *big = largest_batch(c);
+		sink_part_t *big;
 
-		if (big == NULL || seal_batch(c, big, "buffer.max.bytes") == 0)
+		/* the round in flight holds memory too: wait for it first */
+		finish_round(c);
+		if (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes &&
+			(big = largest_batch(c)) != NULL && seal_batch(c, big, "buffer.max.bytes") == 0)
+			launch_round(c, "buffer.max.bytes", false);
+		if (!c->exit_code && (int64_t) c->buffered > c->conf->buffer_max_bytes)
 			flush_round(c, "buffer.max.bytes", false);
 	}
 }
@@ -553,7 +760,7 @@ check_timers(sink_consumer_t *c)
 			due = true;
 		}
 	if (due && !c->exit_code)
-		flush_round(c, "flush.interval.ms", false);
+		launch_round(c, "flush.interval.ms", false);
 }
 
 static void
@@ -592,6 +799,7 @@ log_stats(sink_consumer_t *c, bool force)
 		}
 	}
 	memset(&ts, 0, sizeof(ts));
+	finish_round(c);			/* the targets' counters belong to the round's threads */
 	for (int i = 0; i < c->ntargets; i++)
 	{
 		sink_target_stats_t one;
@@ -745,6 +953,8 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	describe_parts(parts, &desc);
+	/* the round in flight stores and commits before anything moves */
+	finish_round(c);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 	{
 		log_info("partitions assigned: %s", desc.data);
@@ -758,6 +968,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 			part_discard(c, p);
 			p->active = true;
+			p->failed = false;
 			p->consumed = -1;
 		}
 		if (cooperative)
@@ -838,6 +1049,22 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		log_warning("Kafka error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
 }
 
+static void
+stop_round_worker(sink_consumer_t *c)
+{
+	if (c->round_thread_ok)
+	{
+		pthread_mutex_lock(&c->round_mu);
+		c->round_quit = true;
+		pthread_cond_broadcast(&c->round_cv);
+		pthread_mutex_unlock(&c->round_mu);
+		pthread_join(c->round_thread, NULL);
+		c->round_thread_ok = false;
+	}
+	pthread_mutex_destroy(&c->round_mu);
+	pthread_cond_destroy(&c->round_cv);
+}
+
 sink_consumer_t *
 sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 				  sink_target_t **targets, int ntargets, sink_template_t *tmpl,
@@ -853,6 +1080,12 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 	c->targets = targets;
 	c->ntargets = ntargets > 64 ? 64 : ntargets;
 	c->sealed = calloc((size_t) c->ntargets, sizeof(sealed_t));
+	c->inflight = calloc((size_t) c->ntargets, sizeof(sealed_t));
+	c->pool_max = 2 * c->ntargets + 2;
+	c->pool = calloc((size_t) c->pool_max, sizeof(sink_buf_t));
+	pthread_mutex_init(&c->round_mu, NULL);
+	pthread_cond_init(&c->round_cv, NULL);
+	c->round_thread_ok = pthread_create(&c->round_thread, NULL, round_worker, c) == 0;
 	c->target = targets[0];
 	c->tmpl = tmpl;
 	c->gzip = strcmp(conf->compression, "gzip") == 0;
@@ -862,6 +1095,10 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 						 conf->invalid_records, errbuf, errlen) != 0)
 	{
 		rd_kafka_conf_destroy(rkconf);
+		stop_round_worker(c);
+		free(c->sealed);
+		free(c->inflight);
+		free(c->pool);
 		free(c);
 		return NULL;
 	}
@@ -873,6 +1110,10 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 	if (c->rk == NULL)
 	{
 		rd_kafka_conf_destroy(rkconf);
+		stop_round_worker(c);
+		free(c->sealed);
+		free(c->inflight);
+		free(c->pool);
 		free(c);
 		return NULL;
 	}
@@ -888,6 +1129,10 @@ sink_consumer_new(const sink_config_t *conf, rd_kafka_conf_t *rkconf,
 	{
 		snprintf(errbuf, errlen, "could not subscribe to the topics: %s", rd_kafka_err2str(err));
 		rd_kafka_destroy(c->rk);
+		stop_round_worker(c);
+		free(c->sealed);
+		free(c->inflight);
+		free(c->pool);
 		free(c);
 		return NULL;
 	}
@@ -900,11 +1145,17 @@ sink_consumer_run(sink_consumer_t *c)
 {
 	while (!sink_stop_requested)
 	{
-		/* with batches sealed, store them as soon as the local queue is empty */
-		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, c->nsealed > 0 ? 0 : 100);
+		rd_kafka_message_t *rkm;
 
+		/* a finished round is accounted for; waiting batches go up when no round is */
+		if (c->round_running && atomic_load(&c->round_done))
+			finish_round(c);
+		if (c->nsealed > 0 && !c->round_running && !c->exit_code)
+			launch_round(c, "flush.size", false);
+		/* with batches waiting, start them as soon as the local queue is empty */
+		rkm = rd_kafka_consumer_poll(c->rk, c->nsealed > 0 ? 0 : 100);
 		if (rkm == NULL && c->nsealed > 0 && !c->exit_code)
-			flush_round(c, "flush.size", false);
+			launch_round(c, "flush.size", false);
 		if (rkm)
 		{
 			if (rkm->err)
@@ -929,14 +1180,18 @@ sink_consumer_run(sink_consumer_t *c)
 		log_info("shutting down: storing buffered batches");
 		/* the wait loops in s3.c look at the stop flag: let them retry */
 		sink_stop_requested = 0;
+	}
+	finish_round(c);
+	if (!c->exit_code)
+	{
 		for (sink_part_t *p = c->parts; p && !c->exit_code; p = p->next)
-			if (p->active)
+			if (p->active && !p->failed)
 				seal_batch(c, p, "shutdown");
 		if (!c->exit_code)
 			flush_round(c, "shutdown", true);
 		sink_stop_requested = 1;
 	}
-	else
+	if (c->exit_code)
 	{
 		/* don't let the revoke in close() store anything */
 		drop_sealed(c, NULL);
@@ -956,10 +1211,16 @@ sink_consumer_free(sink_consumer_t *c)
 
 	if (c == NULL)
 		return;
+	finish_round(c);
+	stop_round_worker(c);
 	if (c->rk)
 		rd_kafka_destroy(c->rk);
 	drop_sealed(c, NULL);
 	free(c->sealed);
+	free(c->inflight);
+	for (int i = 0; i < c->npool; i++)
+		sink_buf_free(&c->pool[i]);
+	free(c->pool);
 	for (p = c->parts; p; p = next)
 	{
 		next = p->next;

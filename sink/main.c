@@ -47,13 +47,18 @@ static const char *const path_style_choices[] = {"auto", "true", "false", NULL};
 static const char *const commit_choices[] = {"sync", "async", NULL};
 
 #define OFF(f) offsetof(sink_config_t, f)
+/* librdkafka consumer defaults of the sink (see build_kafka_conf) */
+#define SINK_DEFAULT_QUEUED_KBYTES "16384"
+#define SINK_DEFAULT_FETCH_MAX_BYTES "8388608"
 #define MiB (1024 * 1024)
 
 static const cfg_option_t sink_options[] = {
 	{"kafka", CFG_MAP, OFF(kafka), NULL, 0, 0, NULL, NULL, 0,
 	"librdkafka properties shared with the relay (bootstrap.servers, security), passed verbatim"},
 	{"sink/kafka", CFG_MAP, OFF(sink_kafka), NULL, 0, 0, NULL, NULL, 0,
-	"librdkafka consumer properties for the sink only, applied after kafka:"},
+	"librdkafka consumer properties for the sink only, applied after kafka:; the sink's own defaults "
+	"bound memory: queued.max.messages.kbytes " SINK_DEFAULT_QUEUED_KBYTES ", fetch.max.bytes "
+	SINK_DEFAULT_FETCH_MAX_BYTES " (override them here)"},
 	{"sink/topics", CFG_LIST, OFF(topics), "^debezium\\..*", 0, 0, NULL, NULL, 0,
 	"topics to drain: names, or regular expressions starting with ^"},
 	{"sink/group.id", CFG_STRING, OFF(group_id), "ferry-sink", 0, 0, NULL, NULL, 0,
@@ -80,8 +85,8 @@ static const cfg_option_t sink_options[] = {
 	"store a batch when its uncompressed size reaches this many bytes"},
 	{"sink/flush.interval.ms", CFG_INT, OFF(flush_interval_ms), "60000", 0, 86400000, NULL, NULL, 0,
 	"store a batch this long after its first record even if no more records come (0: never)"},
-	{"sink/buffer.max.bytes", CFG_INT, OFF(buffer_max_bytes), "268435456", 1024, 68719476736LL, NULL, NULL, 0,
-	"all partitions' batches together; above it the largest batch is stored early"},
+	{"sink/buffer.max.bytes", CFG_INT, OFF(buffer_max_bytes), "33554432", 1024, 68719476736LL, NULL, NULL, 0,
+	"all partitions' batches together (open, waiting and being stored); above it the largest batch is stored early"},
 	{"sink/recovery.scan", CFG_BOOL, OFF(recovery_scan), "true", 0, 0, NULL, NULL, 0,
 	"on assignment, delete objects of the partition that start beyond its committed offset"},
 	{"sink/commit.mode", CFG_ENUM, OFF(commit_mode), "sync", 0, 0, commit_choices, NULL, 0,
@@ -211,7 +216,11 @@ build_kafka_conf(const sink_config_t *conf, const char *file)
 
 	if (kafka_set(rkconf, file, 0, "client.id", "ferry-sink") ||
 		kafka_set(rkconf, file, 0, "auto.offset.reset", "earliest") ||
-		kafka_set(rkconf, file, 0, "topic.metadata.refresh.interval.ms", "10000"))
+		kafka_set(rkconf, file, 0, "topic.metadata.refresh.interval.ms", "10000") ||
+		/* bound librdkafka's prefetch (its defaults, 64 MiB queued and 50 MiB per fetch,
+		 * dominate the sink's memory); kafka: or sink/kafka: override these */
+		kafka_set(rkconf, file, 0, "queued.max.messages.kbytes", SINK_DEFAULT_QUEUED_KBYTES) ||
+		kafka_set(rkconf, file, 0, "fetch.max.bytes", SINK_DEFAULT_FETCH_MAX_BYTES))
 		goto fail;
 	for (int m = 0; m < 2; m++)
 		for (cfg_pair_t *kv = maps[m]->head; kv; kv = kv->next)
