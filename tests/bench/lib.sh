@@ -5,8 +5,10 @@ BENCH_TOP=${BENCH_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BENCH_DIR=$BENCH_TOP/tests/bench
 BENCH_SCALE=${BENCH_SCALE:-1}
 BENCH_REPS=${BENCH_REPS:-3}
-BENCH_RUN=${BENCH_RUN:-$BENCH_TOP/build/bench}
-BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results/latest.md}
+# one scratch directory per invocation: runs by different people at once must not wipe each other
+BENCH_RUN=${BENCH_RUN:-$BENCH_TOP/build/bench/run.$$}
+BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_RUN/results.md}
+export BENCH_RUN BENCH_RESULTS
 export FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PEERS=$BENCH_TOP/tests/tools/peers
