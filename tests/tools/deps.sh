@@ -40,7 +40,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 # ---------------------------------------------------------------- apt
 build_pkgs=(gcc make pkg-config curl ca-certificates
 	postgresql-15 postgresql-server-dev-15 libpq-dev
-	librdkafka-dev libcurl4-openssl-dev libyaml-dev libjansson-dev zlib1g-dev libssl-dev)
+	librdkafka-dev libcurl4-openssl-dev libyaml-dev zlib1g-dev libssl-dev)
 test_pkgs=(kcat postgresql-15-wal2json postgresql-15-decoderbufs libcmocka-dev valgrind)
 
 pkgs=("${build_pkgs[@]}")
