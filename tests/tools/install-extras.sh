@@ -9,8 +9,7 @@
 #               /usr and /usr/local)
 #
 # Installs:
-#   $SYSCONFDIR/ferry/ferry.yaml.example   the example configuration (ferry.example.yaml
-#                                          at the top, else the relay's and sink's parts);
+#   $SYSCONFDIR/ferry/ferry.yaml.example   the example configuration (ferry.example.yaml);
 #                                          an existing ferry.yaml is never touched
 #   $SYSTEMDUNITDIR/ferry-relay.service, ferry-sink.service   (deploy/systemd/)
 #   $PREFIX/share/ferry/sql/commerce.sql, setup-postgres.sql  (sql/)
@@ -29,24 +28,7 @@ SYSTEMDUNITDIR=${SYSTEMDUNITDIR:-$PREFIX/lib/systemd/system}
 # the example configuration
 confdir=$DESTDIR$SYSCONFDIR/ferry
 install -d "$confdir"
-if [ -f "$top/ferry.example.yaml" ]; then
-	install -m 0644 "$top/ferry.example.yaml" "$confdir/ferry.yaml.example"
-else
-	tmp=$(mktemp)
-	# the relay's part has postgres:, kafka:, relay:; the sink's kafka: would repeat it
-	[ -f "$top/relay/ferry-relay.example.yaml" ] && { cat "$top/relay/ferry-relay.example.yaml"; echo; } >>"$tmp"
-	if [ -f "$top/sink/ferry-sink.example.yaml" ]; then
-		if [ -s "$tmp" ]; then
-			awk '/^[^ \t#]/ { skip = ($0 ~ /^kafka:/) } !skip' "$top/sink/ferry-sink.example.yaml" >>"$tmp"
-		else
-			cat "$top/sink/ferry-sink.example.yaml" >>"$tmp"
-		fi
-	fi
-	if [ -s "$tmp" ]; then
-		install -m 0644 "$tmp" "$confdir/ferry.yaml.example"
-	fi
-	rm -f "$tmp"
-fi
+install -m 0644 "$top/ferry.example.yaml" "$confdir/ferry.yaml.example"
 [ -f "$confdir/ferry.yaml.example" ] && echo "installed $confdir/ferry.yaml.example"
 
 # systemd units, with the paths of this installation
