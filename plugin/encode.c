@@ -76,20 +76,52 @@ append_int64(StringInfo out, int64 v)
  * and control characters are escaped (short forms where Jackson has them,
  * else \u00XX with upper-case hex); '/', DEL and non-ASCII are raw.
  */
+/* 1 for the bytes ferry_json_string copies as they are */
+static const unsigned char json_plain[256] = {
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x22 '"' */
+	P16,
+	P16,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x5C '\\' */
+	P16, P16,
+	P16, P16, P16, P16, P16, P16, P16,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0	/* 0xF0.. */
+#undef P16
+};
+
 void
 ferry_json_string(StringInfo out, const char *s, int len)
 {
 	int			start = 0;
-	int			i;
+	int			i = 0;
 
-	appendStringInfoChar(out, '"');
-	for (i = 0; i < len; i++)
+	/* the common case: nothing to escape, one copy */
+	while (i < len && json_plain[(unsigned char) s[i]])
+		i++;
+	if (i == len)
+	{
+		char	   *p;
+
+		enlargeStringInfo(out, len + 2);
+		p = out->data + out->len;
+		p[0] = '"';
+		memcpy(p + 1, s, len);
+		p[len + 1] = '"';
+		out->len += len + 2;
+		out->data[out->len] = '\0';
+		return;
+	}
+
+	ferry_append_char(out, '"');
+	for (; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
 		const char *esc = NULL;
 		char		ubuf[7];
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0xF0)
+		if (json_plain[c])
 			continue;
 		if (c >= 0xF0)
 		{
@@ -156,7 +188,7 @@ ferry_json_string(StringInfo out, const char *s, int len)
 	}
 	if (len > start)
 		appendBinaryStringInfo(out, s + start, len - start);
-	appendStringInfoChar(out, '"');
+	ferry_append_char(out, '"');
 }
 
 void
@@ -174,14 +206,14 @@ ferry_hdr_string(StringInfo out, const char *s, int len)
 {
 	int			i;
 
-	appendStringInfoChar(out, '"');
+	ferry_append_char(out, '"');
 	for (i = 0; i < len; i++)
 	{
 		if (s[i] == '"' || s[i] == '\\')
-			appendStringInfoChar(out, '\\');
-		appendStringInfoChar(out, s[i]);
+			ferry_append_char(out, '\\');
+		ferry_append_char(out, s[i]);
 	}
-	appendStringInfoChar(out, '"');
+	ferry_append_char(out, '"');
 }
 
 static inline void
@@ -254,13 +286,13 @@ write_binary(StringInfo out, FerryOptions *opts, const unsigned char *data, int 
 			ferry_base64(out, data, len, true);
 			break;
 		case FERRY_BINARY_HEX:
-			appendStringInfoChar(out, '"');
+			ferry_append_char(out, '"');
 			for (i = 0; i < len; i++)
 			{
-				appendStringInfoChar(out, hexdigits_lower[data[i] >> 4]);
-				appendStringInfoChar(out, hexdigits_lower[data[i] & 0xF]);
+				ferry_append_char(out, hexdigits_lower[data[i] >> 4]);
+				ferry_append_char(out, hexdigits_lower[data[i] & 0xF]);
 			}
-			appendStringInfoChar(out, '"');
+			ferry_append_char(out, '"');
 			break;
 	}
 }
@@ -319,10 +351,10 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 	int			i;
 
 	if (negative)
-		appendStringInfoChar(out, '-');
+		ferry_append_char(out, '-');
 	if (n == 0)
 	{
-		appendStringInfoString(out, "0.0");
+		ferry_append_lit(out, "0.0");
 		return;
 	}
 	if (exp >= -3 && exp < 7)
@@ -330,29 +362,29 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 		if (exp >= 0)
 		{
 			for (i = 0; i <= exp; i++)
-				appendStringInfoChar(out, i < n ? digits[i] : '0');
-			appendStringInfoChar(out, '.');
+				ferry_append_char(out, i < n ? digits[i] : '0');
+			ferry_append_char(out, '.');
 			if (n > exp + 1)
 				appendBinaryStringInfo(out, digits + exp + 1, n - exp - 1);
 			else
-				appendStringInfoChar(out, '0');
+				ferry_append_char(out, '0');
 		}
 		else
 		{
-			appendStringInfoString(out, "0.");
+			ferry_append_lit(out, "0.");
 			for (i = 0; i < -exp - 1; i++)
-				appendStringInfoChar(out, '0');
+				ferry_append_char(out, '0');
 			appendBinaryStringInfo(out, digits, n);
 		}
 	}
 	else
 	{
-		appendStringInfoChar(out, digits[0]);
-		appendStringInfoChar(out, '.');
+		ferry_append_char(out, digits[0]);
+		ferry_append_char(out, '.');
 		if (n > 1)
 			appendBinaryStringInfo(out, digits + 1, n - 1);
 		else
-			appendStringInfoChar(out, '0');
+			ferry_append_char(out, '0');
 		appendStringInfo(out, "E%d", exp);
 	}
 }
@@ -530,7 +562,7 @@ ferry_java_double(StringInfo out, double d)
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 
 	if (isnan(d))
-		appendStringInfoString(out, "\"NaN\"");
+		ferry_append_lit(out, "\"NaN\"");
 	else if (isinf(d))
 		appendStringInfoString(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 	else
@@ -546,7 +578,7 @@ ferry_java_float(StringInfo out, float f)
 	char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
 
 	if (isnan(f))
-		appendStringInfoString(out, "\"NaN\"");
+		ferry_append_lit(out, "\"NaN\"");
 	else if (isinf(f))
 		appendStringInfoString(out, f > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 	else
@@ -578,21 +610,21 @@ ferry_sanitize_topic(StringInfo out, const char *s)
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			(c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
 		{
-			appendStringInfoChar(out, c);
+			ferry_append_char(out, c);
 			p++;
 		}
 		else if (c < 0x80)
 		{
-			appendStringInfoChar(out, '_');
+			ferry_append_char(out, '_');
 			p++;
 		}
 		else
 		{
 			int			l = pg_utf_mblen(p);
 
-			appendStringInfoChar(out, '_');
+			ferry_append_char(out, '_');
 			if (l == 4)
-				appendStringInfoChar(out, '_');
+				ferry_append_char(out, '_');
 			while (l-- > 0 && *p)
 				p++;
 		}
@@ -605,7 +637,7 @@ ferry_sanitize_topic(StringInfo out, const char *s)
 	if (strcmp(out->data + start, ".") == 0 || strcmp(out->data + start, "..") == 0)
 	{
 		out->len = start;
-		appendStringInfoChar(out, '_');
+		ferry_append_char(out, '_');
 	}
 }
 
@@ -719,9 +751,9 @@ ferry_decimal_bytes(StringInfo bytes, const char *digits, bool negative)
 	if (!negative || nmag == 0)
 	{
 		if (nmag == 0 || (mag[nmag - 1] & 0x80))
-			appendStringInfoChar(bytes, 0);
+			ferry_append_char(bytes, 0);
 		for (i = nmag - 1; i >= 0; i--)
-			appendStringInfoChar(bytes, (char) mag[i]);
+			ferry_append_char(bytes, (char) mag[i]);
 	}
 	else
 	{
@@ -735,9 +767,9 @@ ferry_decimal_bytes(StringInfo bytes, const char *digits, bool negative)
 			carry = v >> 8;
 		}
 		if (!(mag[nmag - 1] & 0x80))
-			appendStringInfoChar(bytes, (char) 0xFF);
+			ferry_append_char(bytes, (char) 0xFF);
 		for (i = nmag - 1; i >= 0; i--)
-			appendStringInfoChar(bytes, (char) mag[i]);
+			ferry_append_char(bytes, (char) mag[i]);
 	}
 	pfree(num);
 	pfree(mag);
@@ -802,7 +834,7 @@ write_decimal_precise(StringInfo out, char *txt, int scale, bool hdr)
 	appendStringInfoString(&d, ip);
 	flen = strlen(fp);
 	for (i = 0; i < scale; i++)
-		appendStringInfoChar(&d, i < flen ? fp[i] : '0');
+		ferry_append_char(&d, i < flen ? fp[i] : '0');
 	write_unscaled_base64(out, d.data, neg);
 	pfree(d.data);
 }
@@ -826,7 +858,7 @@ write_vardecimal(StringInfo out, char *txt, bool hdr)
 	appendBinaryStringInfo(&d, fp, flen);
 	appendStringInfo(out, hdr ? "{\"scale\":%d,\"value\":" : "{\"scale\":%d,\"value\":", flen);
 	write_unscaled_base64(out, d.data, neg);
-	appendStringInfoChar(out, '}');
+	ferry_append_char(out, '}');
 	pfree(d.data);
 }
 
@@ -844,7 +876,7 @@ write_numeric(StringInfo out, FerryOptions *opts, FerryType *t, Numeric num, boo
 		{
 			case FERRY_DECIMAL_PRECISE:
 				/* Debezium cannot convert it and leaves the field null */
-				appendStringInfoString(out, "null");
+				ferry_append_lit(out, "null");
 				break;
 			case FERRY_DECIMAL_DOUBLE:
 				appendStringInfoString(out, nan ? "\"NaN\"" : neg ? "\"-Infinity\"" : "\"Infinity\"");
@@ -895,7 +927,7 @@ append_fraction(StringInfo out, int64 usec, int digits, bool strip)
 	}
 	if (n > 0)
 	{
-		appendStringInfoChar(out, '.');
+		ferry_append_char(out, '.');
 		appendBinaryStringInfo(out, buf, n);
 	}
 }
@@ -923,12 +955,12 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 
 	if (TIMESTAMP_IS_NOBEGIN(ts))
 	{
-		appendStringInfoString(out, "\"-infinity\"");
+		ferry_append_lit(out, "\"-infinity\"");
 		return;
 	}
 	if (TIMESTAMP_IS_NOEND(ts))
 	{
-		appendStringInfoString(out, "\"infinity\"");
+		ferry_append_lit(out, "\"infinity\"");
 		return;
 	}
 	days = ts / USECS_PER_DAY;
@@ -939,7 +971,7 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 		days--;
 	}
 	j2date((int) (days + POSTGRES_EPOCH_JDATE), &y, &m, &d);
-	appendStringInfoChar(out, '"');
+	ferry_append_char(out, '"');
 	if (y > 9999)
 		appendStringInfo(out, "+%d", y);
 	else if (y < 0)
@@ -948,7 +980,7 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 		appendStringInfo(out, "%04d", y);
 	appendStringInfo(out, "-%02d-%02dT", m, d);
 	append_time_of_day(out, tod, precision, precision == 0);
-	appendStringInfoString(out, "Z\"");
+	ferry_append_lit(out, "Z\"");
 }
 
 /* JSON value of an interval in MicroDuration (numeric) mode */
@@ -999,16 +1031,16 @@ write_interval(StringInfo out, FerryOptions *opts, Interval *iv)
 			int			n;
 
 			if (wsecs == 0 && usecs < 0)
-				appendStringInfoChar(out, '-');
+				ferry_append_char(out, '-');
 			appendStringInfo(out, INT64_FORMAT, wsecs);
 			snprintf(buf, sizeof(buf), "%06d", (int) (usecs < 0 ? -usecs : usecs));
 			n = 6;
 			while (n > 0 && buf[n - 1] == '0')
 				n--;
-			appendStringInfoChar(out, '.');
+			ferry_append_char(out, '.');
 			appendBinaryStringInfo(out, buf, n);
 		}
-		appendStringInfoString(out, "S\"");
+		ferry_append_lit(out, "S\"");
 	}
 }
 
@@ -1033,7 +1065,7 @@ hstore_token(const char **pp, StringInfo tok)
 		{
 			if (*p == '\\' && p[1])
 				p++;
-			appendStringInfoChar(tok, *p++);
+			ferry_append_char(tok, *p++);
 		}
 		if (*p == '"')
 			p++;
@@ -1096,21 +1128,21 @@ write_hstore(StringInfo out, const char *txt, bool as_map)
 	}
 	order = ferry_java_hashmap_order(keys, klens, n);
 	initStringInfo(&js);
-	appendStringInfoChar(&js, '{');
+	ferry_append_char(&js, '{');
 	for (i = 0; i < n; i++)
 	{
 		int			k = order[i];
 
 		if (i > 0)
-			appendStringInfoChar(&js, ',');
+			ferry_append_char(&js, ',');
 		ferry_json_string(&js, keys[k], klens[k]);
-		appendStringInfoChar(&js, ':');
+		ferry_append_char(&js, ':');
 		if (vals[k])
 			ferry_json_string(&js, vals[k], vlens[k]);
 		else
-			appendStringInfoString(&js, "null");
+			ferry_append_lit(&js, "null");
 	}
-	appendStringInfoChar(&js, '}');
+	ferry_append_char(&js, '}');
 	if (as_map)
 		appendBinaryStringInfo(out, js.data, js.len);
 	else
@@ -1143,9 +1175,9 @@ append_utc_timestamptz(StringInfo buf, TimestampTz ts)
 	/* range_out quotes a bound with a space (every finite timestamp) */
 	if (strchr(str, ' '))
 	{
-		appendStringInfoChar(buf, '"');
+		ferry_append_char(buf, '"');
 		appendStringInfoString(buf, str);
-		appendStringInfoChar(buf, '"');
+		ferry_append_char(buf, '"');
 	}
 	else
 		appendStringInfoString(buf, str);
@@ -1164,16 +1196,16 @@ write_tstzrange(StringInfo out, Datum d, bool hdr)
 	range_deserialize(typcache, r, &lower, &upper, &empty);
 	initStringInfo(&buf);
 	if (empty)
-		appendStringInfoString(&buf, "empty");
+		ferry_append_lit(&buf, "empty");
 	else
 	{
-		appendStringInfoChar(&buf, lower.inclusive ? '[' : '(');
+		ferry_append_char(&buf, lower.inclusive ? '[' : '(');
 		if (!lower.infinite)
 			append_utc_timestamptz(&buf, DatumGetTimestampTz(lower.val));
-		appendStringInfoChar(&buf, ',');
+		ferry_append_char(&buf, ',');
 		if (!upper.infinite)
 			append_utc_timestamptz(&buf, DatumGetTimestampTz(upper.val));
-		appendStringInfoChar(&buf, upper.inclusive ? ']' : ')');
+		ferry_append_char(&buf, upper.inclusive ? ']' : ')');
 	}
 	write_string(out, buf.data, buf.len, hdr);
 	pfree(buf.data);
@@ -1249,13 +1281,13 @@ write_point(StringInfo out, Point *pt)
 	cv.d = pt->y;
 	for (i = 0; i < 8; i++)
 		wkb[13 + i] = (cv.u >> (8 * i)) & 0xFF;
-	appendStringInfoString(out, "{\"x\":");
+	ferry_append_lit(out, "{\"x\":");
 	ferry_java_double(out, pt->x);
-	appendStringInfoString(out, ",\"y\":");
+	ferry_append_lit(out, ",\"y\":");
 	ferry_java_double(out, pt->y);
-	appendStringInfoString(out, ",\"wkb\":");
+	ferry_append_lit(out, ",\"wkb\":");
 	ferry_base64(out, wkb, 21, false);
-	appendStringInfoString(out, ",\"srid\":null}");
+	ferry_append_lit(out, ",\"srid\":null}");
 }
 
 static void
@@ -1269,17 +1301,17 @@ write_array(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bool hdr)
 
 	deconstruct_array(arr, t->elemtypid, t->elmlen, t->elmbyval, t->elmalign,
 					  &elems, &nulls, &n);
-	appendStringInfoChar(out, '[');
+	ferry_append_char(out, '[');
 	for (i = 0; i < n; i++)
 	{
 		if (i > 0)
-			appendStringInfoChar(out, ',');
+			ferry_append_char(out, ',');
 		if (nulls[i])
-			appendStringInfoString(out, "null");
+			ferry_append_lit(out, "null");
 		else
 			ferry_encode_value(out, opts, t->elem, elems[i], hdr);
 	}
-	appendStringInfoChar(out, ']');
+	ferry_append_char(out, ']');
 }
 
 /*
@@ -1359,7 +1391,7 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				if (opts->include_unknown || opts->in_snapshot)
 					write_string(out, NameStr(*nm), strlen(NameStr(*nm)), hdr);
 				else
-					appendStringInfoString(out, "null");
+					ferry_append_lit(out, "null");
 				break;
 			}
 		case FK_OUTSTR:
@@ -1400,7 +1432,7 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 								continue;
 							}
 						}
-						appendStringInfoChar(&g, *p++);
+						ferry_append_char(&g, *p++);
 					}
 					write_binary(out, opts, (unsigned char *) g.data, g.len);
 					pfree(g.data);
@@ -1423,15 +1455,15 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 				pg_uuid_t  *u = DatumGetUUIDP(d);
 				int			i;
 
-				appendStringInfoChar(out, '"');
+				ferry_append_char(out, '"');
 				for (i = 0; i < UUID_LEN; i++)
 				{
 					if (i == 4 || i == 6 || i == 8 || i == 10)
-						appendStringInfoChar(out, '-');
-					appendStringInfoChar(out, hexdigits_lower[u->data[i] >> 4]);
-					appendStringInfoChar(out, hexdigits_lower[u->data[i] & 0xF]);
+						ferry_append_char(out, '-');
+					ferry_append_char(out, hexdigits_lower[u->data[i] >> 4]);
+					ferry_append_char(out, hexdigits_lower[u->data[i] & 0xF]);
 				}
-				appendStringInfoChar(out, '"');
+				ferry_append_char(out, '"');
 				break;
 			}
 		case FK_DATE:
@@ -1440,9 +1472,9 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 
 				/* LocalDate of Debezium's infinity stand-ins, as epoch days */
 				if (DATE_IS_NOEND(dt))
-					appendStringInfoString(out, "-2147472692");
+					ferry_append_lit(out, "-2147472692");
 				else if (DATE_IS_NOBEGIN(dt))
-					appendStringInfoString(out, "-2147472691");
+					ferry_append_lit(out, "-2147472691");
 				else
 					append_int64(out, (int64) dt + UNIX_PG_EPOCH_DIFF_DAYS);
 				break;
@@ -1490,9 +1522,9 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 
 				if (us < 0)
 					us += USECS_PER_DAY;
-				appendStringInfoChar(out, '"');
+				ferry_append_char(out, '"');
 				append_time_of_day(out, us, 0, true);
-				appendStringInfoString(out, "Z\"");
+				ferry_append_lit(out, "Z\"");
 				break;
 			}
 		case FK_INTERVAL:
@@ -1536,7 +1568,7 @@ ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t, Datum d, bo
 			write_array(out, opts, t, d, hdr);
 			break;
 		case FK_ALWAYS_NULL:
-			appendStringInfoString(out, "null");
+			ferry_append_lit(out, "null");
 			break;
 	}
 }
@@ -1554,7 +1586,7 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 	switch (t->toast)
 	{
 		case FT_NULL:
-			appendStringInfoString(out, "null");
+			ferry_append_lit(out, "null");
 			break;
 		case FT_STRING:
 			ferry_json_cstring(out, ph);
@@ -1566,35 +1598,35 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 			else if (opts->binary_mode == FERRY_BINARY_HEX)
 				ferry_json_cstring(out, ph);
 			else
-				appendStringInfoString(out, "null");
+				ferry_append_lit(out, "null");
 			break;
 		case FT_TEXT_ARRAY:
-			appendStringInfoChar(out, '[');
+			ferry_append_char(out, '[');
 			ferry_json_cstring(out, ph);
-			appendStringInfoChar(out, ']');
+			ferry_append_char(out, ']');
 			break;
 		case FT_BYTES_ARRAY:
-			appendStringInfoChar(out, '[');
+			ferry_append_char(out, '[');
 			ferry_base64(out, pb, pl, false);
-			appendStringInfoChar(out, ']');
+			ferry_append_char(out, ']');
 			break;
 		case FT_INT_ARRAY:
 			/* Java bytes are signed */
-			appendStringInfoChar(out, '[');
+			ferry_append_char(out, '[');
 			for (i = 0; i < pl; i++)
 				appendStringInfo(out, "%s%d", i ? "," : "", (int) (signed char) pb[i]);
-			appendStringInfoChar(out, ']');
+			ferry_append_char(out, ']');
 			break;
 		case FT_HSTORE:
 			{
 				StringInfoData m;
 
 				initStringInfo(&m);
-				appendStringInfoChar(&m, '{');
+				ferry_append_char(&m, '{');
 				ferry_json_cstring(&m, ph);
-				appendStringInfoChar(&m, ':');
+				ferry_append_char(&m, ':');
 				ferry_json_cstring(&m, ph);
-				appendStringInfoChar(&m, '}');
+				ferry_append_char(&m, '}');
 				if (opts->hstore_mode == FERRY_HSTORE_MAP)
 					appendBinaryStringInfo(out, m.data, m.len);
 				else
@@ -1640,38 +1672,38 @@ ferry_write_field_schema(StringInfo out, FerryType *t, bool optional,
 	appendStringInfo(out, "{\"type\":\"%s\"", t->type);
 	if (t->inner)
 	{
-		appendStringInfoChar(out, ',');
+		ferry_append_char(out, ',');
 		appendStringInfoString(out, t->inner);
 	}
 	appendStringInfoString(out, optional ? ",\"optional\":true" : ",\"optional\":false");
 	if (t->name)
 	{
-		appendStringInfoString(out, ",\"name\":");
+		ferry_append_lit(out, ",\"name\":");
 		ferry_json_cstring(out, t->name);
 	}
 	if (t->version)
 		appendStringInfo(out, ",\"version\":%d", t->version);
 	if (t->doc)
 	{
-		appendStringInfoString(out, ",\"doc\":");
+		ferry_append_lit(out, ",\"doc\":");
 		ferry_json_cstring(out, t->doc);
 	}
 	if (t->params)
 	{
-		appendStringInfoString(out, ",\"parameters\":");
+		ferry_append_lit(out, ",\"parameters\":");
 		appendStringInfoString(out, t->params);
 	}
 	if (defjson)
 	{
-		appendStringInfoString(out, ",\"default\":");
+		ferry_append_lit(out, ",\"default\":");
 		appendStringInfoString(out, defjson);
 	}
 	if (field)
 	{
-		appendStringInfoString(out, ",\"field\":");
+		ferry_append_lit(out, ",\"field\":");
 		ferry_json_cstring(out, field);
 	}
-	appendStringInfoChar(out, '}');
+	ferry_append_char(out, '}');
 }
 
 const char *
@@ -1747,7 +1779,7 @@ write_column(StringInfo out, FerryOptions *opts, FerryColumn *col, TupleDesc des
 		else if (!col->nullable && col->fallback)
 			appendStringInfoString(out, col->fallback);
 		else
-			appendStringInfoString(out, "null");
+			ferry_append_lit(out, "null");
 		return;
 	}
 	if (TupleDescAttr(desc, i)->attlen == -1 &&
@@ -1778,15 +1810,15 @@ ferry_encode_row(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 	deform(&cur, desc, tup);
 	if (oldtup)
 		deform(&old, desc, oldtup);
-	appendStringInfoChar(out, '{');
+	ferry_append_char(out, '{');
 	for (i = 0; i < ri->ncols; i++)
 	{
 		if (i > 0)
-			appendStringInfoChar(out, ',');
+			ferry_append_char(out, ',');
 		appendStringInfoString(out, ri->cols[i].jkey);
 		write_column(out, opts, &ri->cols[i], desc, &cur, oldtup ? &old : NULL, false);
 	}
-	appendStringInfoChar(out, '}');
+	ferry_append_char(out, '}');
 	pfree(cur.values);
 	pfree(cur.nulls);
 	if (oldtup)
@@ -1805,21 +1837,21 @@ ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 	int			i;
 
 	deform(&cur, desc, tup);
-	appendStringInfoChar(out, '{');
+	ferry_append_char(out, '{');
 	for (i = 0; i < ri->nkeys; i++)
 	{
 		if (i > 0)
-			appendStringInfoChar(out, ',');
+			ferry_append_char(out, ',');
 		if (hdr)
 		{
 			ferry_hdr_string(out, ri->keys[i].name, strlen(ri->keys[i].name));
-			appendStringInfoChar(out, ':');
+			ferry_append_char(out, ':');
 		}
 		else
 			appendStringInfoString(out, ri->keys[i].jkey);
 		write_column(out, opts, &ri->keys[i], desc, &cur, NULL, hdr);
 	}
-	appendStringInfoChar(out, '}');
+	ferry_append_char(out, '}');
 	pfree(cur.values);
 	pfree(cur.nulls);
 }
@@ -1834,47 +1866,47 @@ ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 		ms--;
 	appendStringInfoString(out, "{\"version\":\"" FERRY_VERSION "\",\"connector\":\"postgresql\",\"name\":");
 	ferry_json_cstring(out, opts->topic_prefix);
-	appendStringInfoString(out, ",\"ts_ms\":");
+	ferry_append_lit(out, ",\"ts_ms\":");
 	append_int64(out, ms);
-	appendStringInfoString(out, ",\"snapshot\":\"");
+	ferry_append_lit(out, ",\"snapshot\":\"");
 	appendStringInfoString(out, src->snapshot ? src->snapshot : "false");
-	appendStringInfoString(out, "\",\"db\":");
+	ferry_append_lit(out, "\",\"db\":");
 	ferry_json_cstring(out, dbname);
-	appendStringInfoString(out, ",\"sequence\":\"[");
+	ferry_append_lit(out, ",\"sequence\":\"[");
 	if (src->has_last_commit)
 	{
-		appendStringInfoString(out, "\\\"");
+		ferry_append_lit(out, "\\\"");
 		append_int64(out, (int64) src->last_commit);
-		appendStringInfoString(out, "\\\",\\\"");
+		ferry_append_lit(out, "\\\",\\\"");
 	}
 	else
-		appendStringInfoString(out, "null,\\\"");
+		ferry_append_lit(out, "null,\\\"");
 	append_int64(out, (int64) src->lsn);
-	appendStringInfoString(out, "\\\"]\",\"ts_us\":");
+	ferry_append_lit(out, "\\\"]\",\"ts_us\":");
 	append_int64(out, src->ts_us);
-	appendStringInfoString(out, ",\"ts_ns\":");
+	ferry_append_lit(out, ",\"ts_ns\":");
 	append_int64(out, src->ts_us * 1000);
-	appendStringInfoString(out, ",\"schema\":");
+	ferry_append_lit(out, ",\"schema\":");
 	ferry_json_cstring(out, src->schema);
-	appendStringInfoString(out, ",\"table\":");
+	ferry_append_lit(out, ",\"table\":");
 	ferry_json_cstring(out, src->table);
-	appendStringInfoString(out, ",\"txId\":");
+	ferry_append_lit(out, ",\"txId\":");
 	if (src->has_txid)
 		append_int64(out, src->txid);
 	else
-		appendStringInfoString(out, "null");
-	appendStringInfoString(out, ",\"lsn\":");
+		ferry_append_lit(out, "null");
+	ferry_append_lit(out, ",\"lsn\":");
 	append_int64(out, (int64) src->lsn);
-	appendStringInfoString(out, ",\"xmin\":null,\"origin\":");
+	ferry_append_lit(out, ",\"xmin\":null,\"origin\":");
 	if (src->origin)
 	{
 		ferry_json_cstring(out, src->origin);
-		appendStringInfoString(out, ",\"origin_lsn\":");
+		ferry_append_lit(out, ",\"origin_lsn\":");
 		append_int64(out, (int64) src->origin_lsn);
-		appendStringInfoChar(out, '}');
+		ferry_append_char(out, '}');
 	}
 	else
-		appendStringInfoString(out, "null,\"origin_lsn\":null}");
+		ferry_append_lit(out, "null,\"origin_lsn\":null}");
 }
 
 void
@@ -1890,18 +1922,32 @@ ferry_write_tx_block(StringInfo out, uint32 xid, uint64 lsn, int64 total, int64 
  * ---------------------------------------------------------------------
  */
 
-static void
+static inline void
 put_u16(StringInfo out, uint16 v)
 {
-	appendStringInfoChar(out, (char) (v >> 8));
-	appendStringInfoChar(out, (char) (v & 0xFF));
+	char	   *p;
+
+	enlargeStringInfo(out, 2);
+	p = out->data + out->len;
+	p[0] = (char) (v >> 8);
+	p[1] = (char) v;
+	out->len += 2;
+	out->data[out->len] = '\0';
 }
 
-static void
+static inline void
 put_u32(StringInfo out, uint32 v)
 {
-	put_u16(out, (uint16) (v >> 16));
-	put_u16(out, (uint16) (v & 0xFFFF));
+	char	   *p;
+
+	enlargeStringInfo(out, 4);
+	p = out->data + out->len;
+	p[0] = (char) (v >> 24);
+	p[1] = (char) (v >> 16);
+	p[2] = (char) (v >> 8);
+	p[3] = (char) v;
+	out->len += 4;
+	out->data[out->len] = '\0';
 }
 
 static void
@@ -1925,32 +1971,55 @@ put_str32(StringInfo out, const char *s, int len)
 	appendBinaryStringInfo(out, s, len);
 }
 
+static inline void
+patch_u32(StringInfo out, int lenpos)
+{
+	uint32		len = out->len - lenpos - 4;
+
+	out->data[lenpos] = (char) (len >> 24);
+	out->data[lenpos + 1] = (char) (len >> 16);
+	out->data[lenpos + 2] = (char) (len >> 8);
+	out->data[lenpos + 3] = (char) len;
+}
+
+/* The schema envelope's opening, when there is one; true if written */
+static inline bool
+kafka_json_open(StringInfo out, FerryOptions *opts, const char *schema, int schema_len)
+{
+	if (!(opts->schemas_enable && schema))
+		return false;
+	if (schema_len <= 0)
+		schema_len = strlen(schema);
+	enlargeStringInfo(out, schema_len + 24);
+	ferry_append_lit(out, "{\"schema\":");
+	appendBinaryStringInfo(out, schema, schema_len);
+	ferry_append_lit(out, ",\"payload\":");
+	return true;
+}
+
 /* Kafka bytes of a key or value: schema envelope or bare payload */
 static void
-write_kafka_json(StringInfo out, FerryOptions *opts, const char *schema, StringInfo payload)
+write_kafka_json(StringInfo out, FerryOptions *opts, const char *schema, int schema_len,
+				 StringInfo payload)
 {
+	bool		env;
+
 	if (payload == NULL)
 	{
-		appendStringInfoString(out, "null");
+		ferry_append_lit(out, "null");
 		return;
 	}
-	if (opts->schemas_enable && schema)
-	{
-		appendStringInfoString(out, "{\"schema\":");
-		appendStringInfoString(out, schema);
-		appendStringInfoString(out, ",\"payload\":");
-		appendBinaryStringInfo(out, payload->data, payload->len);
-		appendStringInfoChar(out, '}');
-	}
-	else
-		appendBinaryStringInfo(out, payload->data, payload->len);
+	env = kafka_json_open(out, opts, schema, schema_len);
+	appendBinaryStringInfo(out, payload->data, payload->len);
+	if (env)
+		ferry_append_char(out, '}');
 }
 
 static void
-put_kafka_str32(StringInfo out, FerryOptions *opts, const char *schema, StringInfo payload)
+put_kafka_str32(StringInfo out, FerryOptions *opts, const char *schema, int schema_len,
+				StringInfo payload)
 {
 	int			lenpos;
-	uint32		len;
 
 	if (payload == NULL)
 	{
@@ -1959,57 +2028,72 @@ put_kafka_str32(StringInfo out, FerryOptions *opts, const char *schema, StringIn
 	}
 	lenpos = out->len;
 	put_u32(out, 0);
-	write_kafka_json(out, opts, schema, payload);
-	len = out->len - lenpos - 4;
-	out->data[lenpos] = (char) (len >> 24);
-	out->data[lenpos + 1] = (char) (len >> 16);
-	out->data[lenpos + 2] = (char) (len >> 8);
-	out->data[lenpos + 3] = (char) len;
+	write_kafka_json(out, opts, schema, schema_len, payload);
+	patch_u32(out, lenpos);
 }
 
-/* Append one record in the session's format */
-void
-ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec)
+/*
+ * Append one record in the session's format up to where the value's
+ * payload goes (rec->value is not read); the caller appends the payload
+ * JSON and calls ferry_record_end_value with the returned position.
+ */
+int
+ferry_record_begin_value(StringInfo out, FerryOptions *opts, FerryRecord *rec)
+{
+	int			lenpos = -1;
+
+	if (opts->format == FERRY_FORMAT_JSON)
+	{
+		ferry_append_lit(out, "{\"topic\":");
+		ferry_json_cstring(out, rec->topic);
+		ferry_append_lit(out, ",\"key\":");
+		write_kafka_json(out, opts, rec->key_schema, rec->key_schema_len, rec->key);
+		ferry_append_lit(out, ",\"value\":");
+		kafka_json_open(out, opts, rec->value_schema, rec->value_schema_len);
+		return -1;
+	}
+
+	ferry_append_char(out, FERRY_FRAME_RECORD);
+	put_u32(out, rec->schema_id);
+	if (rec->schema_id == 0)
+	{
+		put_str16(out, rec->topic, strlen(rec->topic));
+		put_kafka_str32(out, opts, rec->key_schema, rec->key_schema_len, rec->key);
+		lenpos = out->len;
+		put_u32(out, 0);
+		kafka_json_open(out, opts, rec->value_schema, rec->value_schema_len);
+	}
+	else
+	{
+		put_str32(out, rec->key ? rec->key->data : NULL, rec->key ? rec->key->len : 0);
+		lenpos = out->len;
+		put_u32(out, 0);
+	}
+	return lenpos;
+}
+
+static void
+write_headers(StringInfo out, FerryOptions *opts, FerryRecord *rec)
 {
 	int			i;
 
 	if (opts->format == FERRY_FORMAT_JSON)
 	{
-		appendStringInfoString(out, "{\"topic\":");
-		ferry_json_cstring(out, rec->topic);
-		appendStringInfoString(out, ",\"key\":");
-		write_kafka_json(out, opts, rec->key_schema, rec->key);
-		appendStringInfoString(out, ",\"value\":");
-		write_kafka_json(out, opts, rec->value_schema, rec->value);
 		if (rec->nheaders > 0)
 		{
-			appendStringInfoString(out, ",\"headers\":{");
+			ferry_append_lit(out, ",\"headers\":{");
 			for (i = 0; i < rec->nheaders; i++)
 			{
 				if (i > 0)
-					appendStringInfoChar(out, ',');
+					ferry_append_char(out, ',');
 				ferry_json_cstring(out, rec->hname[i]);
-				appendStringInfoChar(out, ':');
+				ferry_append_char(out, ':');
 				ferry_json_string(out, rec->hvalue[i], rec->hlen[i]);
 			}
-			appendStringInfoChar(out, '}');
+			ferry_append_char(out, '}');
 		}
-		appendStringInfoChar(out, '}');
+		ferry_append_char(out, '}');
 		return;
-	}
-
-	appendStringInfoChar(out, FERRY_FRAME_RECORD);
-	put_u32(out, rec->schema_id);
-	if (rec->schema_id == 0)
-	{
-		put_str16(out, rec->topic, strlen(rec->topic));
-		put_kafka_str32(out, opts, rec->key_schema, rec->key);
-		put_kafka_str32(out, opts, rec->value_schema, rec->value);
-	}
-	else
-	{
-		put_str32(out, rec->key ? rec->key->data : NULL, rec->key ? rec->key->len : 0);
-		put_str32(out, rec->value ? rec->value->data : NULL, rec->value ? rec->value->len : 0);
 	}
 	put_u16(out, (uint16) rec->nheaders);
 	for (i = 0; i < rec->nheaders; i++)
@@ -2019,19 +2103,69 @@ ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec)
 	}
 }
 
+void
+ferry_record_end_value(StringInfo out, FerryOptions *opts, FerryRecord *rec, int lenpos)
+{
+	if (opts->format == FERRY_FORMAT_JSON || rec->schema_id == 0)
+	{
+		if (opts->schemas_enable && rec->value_schema)
+			ferry_append_char(out, '}');
+	}
+	if (lenpos >= 0)
+		patch_u32(out, lenpos);
+	write_headers(out, opts, rec);
+}
+
+/* Append one record in the session's format */
+void
+ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec)
+{
+	int			lenpos;
+
+	if (rec->value == NULL)
+	{
+		if (opts->format == FERRY_FORMAT_JSON)
+		{
+			ferry_append_lit(out, "{\"topic\":");
+			ferry_json_cstring(out, rec->topic);
+			ferry_append_lit(out, ",\"key\":");
+			write_kafka_json(out, opts, rec->key_schema, rec->key_schema_len, rec->key);
+			ferry_append_lit(out, ",\"value\":null");
+		}
+		else
+		{
+			ferry_append_char(out, FERRY_FRAME_RECORD);
+			put_u32(out, rec->schema_id);
+			if (rec->schema_id == 0)
+			{
+				put_str16(out, rec->topic, strlen(rec->topic));
+				put_kafka_str32(out, opts, rec->key_schema, rec->key_schema_len, rec->key);
+			}
+			else
+				put_str32(out, rec->key ? rec->key->data : NULL, rec->key ? rec->key->len : 0);
+			put_u32(out, FERRY_WIRE_NULL_LEN);
+		}
+		write_headers(out, opts, rec);
+		return;
+	}
+	lenpos = ferry_record_begin_value(out, opts, rec);
+	appendBinaryStringInfo(out, rec->value->data, rec->value->len);
+	ferry_record_end_value(out, opts, rec, lenpos);
+}
+
 /* 'S' frame: defines schema id 'id' for relation ri */
 void
 ferry_write_schema_frame(StringInfo out, FerryOptions *opts, uint32 id, FerryRelInfo *ri)
 {
-	appendStringInfoChar(out, FERRY_FRAME_SCHEMA);
+	ferry_append_char(out, FERRY_FRAME_SCHEMA);
 	put_u32(out, id);
 	put_str16(out, ri->topic, strlen(ri->topic));
 	if (opts->schemas_enable && ri->key_schema)
-		put_str32(out, ri->key_schema, strlen(ri->key_schema));
+		put_str32(out, ri->key_schema, ri->key_schema_len);
 	else
 		put_str32(out, NULL, 0);
 	if (opts->schemas_enable)
-		put_str32(out, ri->value_schema, strlen(ri->value_schema));
+		put_str32(out, ri->value_schema, ri->value_schema_len);
 	else
 		put_str32(out, NULL, 0);
 }

@@ -712,7 +712,7 @@ put_be(StringInfo out, uint64 v, int bytes)
 	int			i;
 
 	for (i = bytes - 1; i >= 0; i--)
-		appendStringInfoChar(out, (char) ((v >> (8 * i)) & 0xFF));
+		ferry_append_char(out, (char) ((v >> (8 * i)) & 0xFF));
 }
 
 static void
@@ -746,7 +746,7 @@ ferry_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	if (data->opts.format == FERRY_FORMAT_RELAY)
 	{
 		OutputPluginPrepareWrite(ctx, true);
-		appendStringInfoChar(ctx->out, FERRY_FRAME_BEGIN);
+		ferry_append_char(ctx->out, FERRY_FRAME_BEGIN);
 		put_be(ctx->out, txn->xid, 4);
 		put_be(ctx->out, txn->final_lsn, 8);
 		put_be(ctx->out, (uint64) txn->xact_time.commit_time, 8);
@@ -847,8 +847,8 @@ emit_tx_record(LogicalDecodingContext *ctx, bool end, uint64 lsn)
 		for (i = 0; i < data->ndc; i++)
 		{
 			if (i > 0)
-				appendStringInfoChar(&data->valbuf, ',');
-			appendStringInfoString(&data->valbuf, "{\"data_collection\":");
+				ferry_append_char(&data->valbuf, ',');
+			ferry_append_lit(&data->valbuf, "{\"data_collection\":");
 			ferry_json_cstring(&data->valbuf, data->dcs[order[i]].name);
 			appendStringInfo(&data->valbuf, ",\"event_count\":" INT64_FORMAT "}",
 							 data->dcs[order[i]].count);
@@ -929,7 +929,7 @@ ferry_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr comm
 	if (data->opts.format == FERRY_FORMAT_RELAY)
 	{
 		OutputPluginPrepareWrite(ctx, true);
-		appendStringInfoChar(ctx->out, FERRY_FRAME_COMMIT);
+		ferry_append_char(ctx->out, FERRY_FRAME_COMMIT);
 		put_be(ctx->out, txn->xid, 4);
 		put_be(ctx->out, commit_lsn, 8);
 		put_be(ctx->out, txn->end_lsn, 8);
@@ -970,26 +970,42 @@ write_envelope(FerryDecodingData *data, StringInfo out, FerryRelInfo *ri,
 {
 	int64		now = ferry_now_us(&data->opts);
 
-	appendStringInfoString(out, "{\"before\":");
+	ferry_append_lit(out, "{\"before\":");
 	if (before)
 		ferry_encode_row(out, &data->opts, ri, desc, before, NULL);
 	else
-		appendStringInfoString(out, "null");
-	appendStringInfoString(out, ",\"after\":");
+		ferry_append_lit(out, "null");
+	ferry_append_lit(out, ",\"after\":");
 	if (after)
 		ferry_encode_row(out, &data->opts, ri, desc, after, toast_old);
 	else
-		appendStringInfoString(out, "null");
-	appendStringInfoString(out, ",\"source\":");
+		ferry_append_lit(out, "null");
+	ferry_append_lit(out, ",\"source\":");
 	ferry_write_source(out, &data->opts, data->dbname, src);
-	appendStringInfoString(out, ",\"transaction\":");
+	ferry_append_lit(out, ",\"transaction\":");
 	if (tx)
 		ferry_write_tx_block(out, data->xid, lsn, total, dcorder);
 	else
-		appendStringInfoString(out, "null");
-	appendStringInfo(out, ",\"op\":\"%s\",\"ts_ms\":" INT64_FORMAT ",\"ts_us\":" INT64_FORMAT
-					 ",\"ts_ns\":" INT64_FORMAT "}",
-					 op, now / 1000, now, now * 1000);
+		ferry_append_lit(out, "null");
+	{
+		char		buf[3 * (MAXINT8LEN + 1) + 64];
+		char	   *p = buf;
+
+		memcpy(p, ",\"op\":\"", 7);
+		p += 7;
+		*p++ = op[0];
+		memcpy(p, "\",\"ts_ms\":", 10);
+		p += 10;
+		p += pg_lltoa(now / 1000, p);
+		memcpy(p, ",\"ts_us\":", 9);
+		p += 9;
+		p += pg_lltoa(now, p);
+		memcpy(p, ",\"ts_ns\":", 9);
+		p += 9;
+		p += pg_lltoa(now * 1000, p);
+		*p++ = '}';
+		appendBinaryStringInfo(out, buf, p - buf);
+	}
 }
 
 /* Send the 'S' frame of entry if this session has not seen it yet */
@@ -1019,6 +1035,7 @@ emit_change(LogicalDecodingContext *ctx, FerryRelEntry *entry, const char *op,
 	int64		total = 0,
 				dcorder = 0;
 	bool		tx = data->opts.provide_tx_metadata;
+	int			lenpos;
 
 	if (tx)
 		dcorder = txn_count(data, ri->dc_name);
@@ -1028,19 +1045,18 @@ emit_change(LogicalDecodingContext *ctx, FerryRelEntry *entry, const char *op,
 
 	stream_source(data, &src, ri, lsn);
 	resetStringInfo(&data->keybuf);
-	resetStringInfo(&data->valbuf);
 	if (keytup && ri->nkeys > 0)
 		ferry_encode_key(&data->keybuf, &data->opts, ri, desc, keytup, false);
-	write_envelope(data, &data->valbuf, ri, &src, op, desc, before, after, toast_old,
-				   tx, lsn, total, dcorder);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.topic = ri->topic;
 	rec.schema_id = entry->schema_id;
 	rec.key_schema = ri->key_schema;
 	rec.value_schema = ri->value_schema;
+	rec.key_schema_len = ri->key_schema_len;
+	rec.value_schema_len = ri->value_schema_len;
 	rec.key = (keytup && ri->nkeys > 0) ? &data->keybuf : NULL;
-	rec.value = &data->valbuf;
+	rec.value = &data->valbuf;	/* written in place below */
 	if (keyhdr_name)
 	{
 		rec.hname[0] = keyhdr_name;
@@ -1051,9 +1067,17 @@ emit_change(LogicalDecodingContext *ctx, FerryRelEntry *entry, const char *op,
 	ferry_add_context_headers(&rec, &data->opts);
 
 	maybe_send_schema(ctx, entry);
-	emit_record(ctx, &rec);
 
-	if (strcmp(op, "d") == 0 && data->opts.tombstones_on_delete)
+	/* the envelope goes straight into the output, not through valbuf */
+	OutputPluginPrepareWrite(ctx, true);
+	lenpos = ferry_record_begin_value(ctx->out, &data->opts, &rec);
+	write_envelope(data, ctx->out, ri, &src, op, desc, before, after, toast_old,
+				   tx, lsn, total, dcorder);
+	ferry_record_end_value(ctx->out, &data->opts, &rec, lenpos);
+	OutputPluginWrite(ctx, true);
+	data->txn_wrote = true;
+
+	if (op[0] == 'd' && data->opts.tombstones_on_delete)
 	{
 		rec.value = NULL;
 		emit_record(ctx, &rec);
@@ -1248,20 +1272,20 @@ ferry_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr mes
 
 	resetStringInfo(&data->keybuf);
 	resetStringInfo(&data->valbuf);
-	appendStringInfoString(&data->keybuf, "{\"prefix\":");
+	ferry_append_lit(&data->keybuf, "{\"prefix\":");
 	ferry_json_cstring(&data->keybuf, prefix);
-	appendStringInfoChar(&data->keybuf, '}');
+	ferry_append_char(&data->keybuf, '}');
 
 	appendStringInfo(&data->valbuf, "{\"op\":\"m\",\"ts_ms\":" INT64_FORMAT ",\"source\":", now / 1000);
 	ferry_write_source(&data->valbuf, opts, data->dbname, &src);
-	appendStringInfoString(&data->valbuf, ",\"transaction\":");
+	ferry_append_lit(&data->valbuf, ",\"transaction\":");
 	if (transactional && opts->provide_tx_metadata)
 		ferry_write_tx_block(&data->valbuf, data->xid, message_lsn, total, 1);
 	else
-		appendStringInfoString(&data->valbuf, "null");
-	appendStringInfoString(&data->valbuf, ",\"message\":{\"prefix\":");
+		ferry_append_lit(&data->valbuf, "null");
+	ferry_append_lit(&data->valbuf, ",\"message\":{\"prefix\":");
 	ferry_json_cstring(&data->valbuf, prefix);
-	appendStringInfoString(&data->valbuf, ",\"content\":");
+	ferry_append_lit(&data->valbuf, ",\"content\":");
 	{
 		FerryType	bt;
 
@@ -1276,14 +1300,14 @@ ferry_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr mes
 			ferry_encode_value(&data->valbuf, opts, &bt, PointerGetDatum(b), false);
 		}
 	}
-	appendStringInfoString(&data->valbuf, "}}");
+	ferry_append_lit(&data->valbuf, "}}");
 
 	initStringInfo(&vschema);
 	appendStringInfoString(&vschema,
 						   "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
 						   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},");
 	appendStringInfoString(&vschema, ferry_source_schema());
-	appendStringInfoChar(&vschema, ',');
+	ferry_append_char(&vschema, ',');
 	appendStringInfoString(&vschema, ferry_txblock_schema());
 	appendStringInfo(&vschema,
 					 ",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"},"

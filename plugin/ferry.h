@@ -233,6 +233,8 @@ typedef struct FerryRelInfo
 	FerryColumn *keys;
 	char	   *key_schema;		/* NULL for a keyless table */
 	char	   *value_schema;
+	int			key_schema_len;
+	int			value_schema_len;
 } FerryRelInfo;
 
 /* One Kafka record about to be framed */
@@ -243,6 +245,8 @@ typedef struct FerryRecord
 	uint32		schema_id;		/* relay: 0 = inline topic, full bytes */
 	const char *key_schema;		/* json format, schema_id != 0 */
 	const char *value_schema;
+	int			key_schema_len;	/* strlen of the above, 0 = not known */
+	int			value_schema_len;
 	StringInfo	key;			/* payload, NULL = null key */
 	StringInfo	value;			/* payload, NULL = tombstone */
 	int			nheaders;
@@ -266,6 +270,21 @@ typedef struct FerrySource
 	const char *origin;
 	uint64		origin_lsn;
 } FerrySource;
+
+/*
+ * Fast appends for the per-change path: a string literal without strlen,
+ * and a single byte without a function call when there is room.
+ */
+#define ferry_append_lit(out, lit) appendBinaryStringInfo((out), "" lit, sizeof(lit) - 1)
+
+static inline void
+ferry_append_char(StringInfo out, char c)
+{
+	if (unlikely(out->len + 1 >= out->maxlen))
+		enlargeStringInfo(out, 1);
+	out->data[out->len++] = c;
+	out->data[out->len] = '\0';
+}
 
 /* options.c-like parsing lives in ferry.c */
 extern void ferry_options_init(FerryOptions *opts);
@@ -301,6 +320,9 @@ extern void ferry_write_tx_block(StringInfo out, uint32 xid, uint64 lsn,
 extern const char *ferry_source_schema(void);
 extern const char *ferry_txblock_schema(void);
 extern void ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec);
+extern int	ferry_record_begin_value(StringInfo out, FerryOptions *opts, FerryRecord *rec);
+extern void ferry_record_end_value(StringInfo out, FerryOptions *opts, FerryRecord *rec,
+								   int lenpos);
 extern void ferry_write_schema_frame(StringInfo out, FerryOptions *opts, uint32 id,
 									 FerryRelInfo *ri);
 extern void ferry_add_context_headers(FerryRecord *rec, FerryOptions *opts);

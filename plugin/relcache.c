@@ -1010,6 +1010,7 @@ ferry_relinfo_build(FerryOptions *opts, Relation rel, MemoryContext cxt)
 		write_struct_schema(&s, ri->keys, ri->nkeys, false,
 							psprintf("%s.Key", ri->topic), NULL);
 		ri->key_schema = pstrdup(s.data);
+		ri->key_schema_len = s.len;
 	}
 
 	rowname = psprintf("%s.Value", ri->topic);
@@ -1030,6 +1031,7 @@ ferry_relinfo_build(FerryOptions *opts, Relation rel, MemoryContext cxt)
 	ferry_json_cstring(&s, psprintf("%s.Envelope", ri->topic));
 	appendStringInfoString(&s, ",\"version\":2}");
 	ri->value_schema = s.data;
+	ri->value_schema_len = s.len;
 
 	MemoryContextSwitchTo(old);
 	return ri;
