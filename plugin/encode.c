@@ -450,7 +450,8 @@ exact_short_decimal(uint64 odd, int j, char *digits, int *exp)
 			pow10 = j;
 		}
 	}
-	n = snprintf(buf, sizeof(buf), UINT64_FORMAT, q);
+	n = pg_ulltoa_n(q, buf);
+	buf[n] = '\0';
 	/* q has no factor 10, so no trailing zeros */
 	memcpy(digits, buf, n + 1);
 	*exp = n - 1 + pow10;
@@ -910,6 +911,19 @@ write_numeric(StringInfo out, FerryOptions *opts, FerryType *t, Numeric num, boo
  * ---------------------------------------------------------------------
  */
 
+/* v (>= 0) as exactly width digits, zero padded */
+static inline void
+put_padded(char *p, int v, int width)
+{
+	int			i;
+
+	for (i = width - 1; i >= 0; i--)
+	{
+		p[i] = '0' + v % 10;
+		v /= 10;
+	}
+}
+
 static void
 append_fraction(StringInfo out, int64 usec, int digits, bool strip)
 {
@@ -917,7 +931,8 @@ append_fraction(StringInfo out, int64 usec, int digits, bool strip)
 	int			n;
 
 	/* usec has 6 digits; ZonedTimestamp pads to the column precision */
-	snprintf(buf, sizeof(buf), "%06d000", (int) usec);
+	put_padded(buf, (int) usec, 6);
+	memcpy(buf + 6, "000", 4);
 	n = digits;
 	if (strip)
 	{
@@ -938,8 +953,20 @@ append_time_of_day(StringInfo out, int64 us, int digits, bool strip)
 {
 	int64		secs = us / USECS_PER_SEC;
 
-	appendStringInfo(out, "%02d:%02d:%02d",
-					 (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+	if (secs / 3600 < 100)
+	{
+		char		buf[8];
+
+		put_padded(buf, (int) (secs / 3600), 2);
+		buf[2] = ':';
+		put_padded(buf + 3, (int) (secs / 60 % 60), 2);
+		buf[5] = ':';
+		put_padded(buf + 6, (int) (secs % 60), 2);
+		appendBinaryStringInfo(out, buf, 8);
+	}
+	else
+		appendStringInfo(out, "%02d:%02d:%02d",
+						 (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
 	append_fraction(out, us % USECS_PER_SEC, digits, strip);
 }
 
@@ -977,8 +1004,22 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 	else if (y < 0)
 		appendStringInfo(out, "-%04d", -y);
 	else
-		appendStringInfo(out, "%04d", y);
-	appendStringInfo(out, "-%02d-%02dT", m, d);
+	{
+		char		buf[4];
+
+		put_padded(buf, y, 4);
+		appendBinaryStringInfo(out, buf, 4);
+	}
+	{
+		char		buf[7];
+
+		buf[0] = '-';
+		put_padded(buf + 1, m, 2);
+		buf[3] = '-';
+		put_padded(buf + 4, d, 2);
+		buf[6] = 'T';
+		appendBinaryStringInfo(out, buf, 7);
+	}
 	append_time_of_day(out, tod, precision, precision == 0);
 	ferry_append_lit(out, "Z\"");
 }
@@ -1016,7 +1057,7 @@ write_interval(StringInfo out, FerryOptions *opts, Interval *iv)
 			result = PG_INT64_MIN;
 		else
 			result = (int64) us;
-		appendStringInfo(out, INT64_FORMAT, result);
+		append_int64(out, result);
 	}
 	else
 	{
