@@ -63,7 +63,7 @@ append_int64(StringInfo out, int64 v)
 	char		buf[MAXINT8LEN + 1];
 	int			len = pg_lltoa(v, buf);
 
-	appendBinaryStringInfo(out, buf, len);
+	ferry_append_bin(out, buf, len);
 }
 
 /* ---------------------------------------------------------------------
@@ -104,7 +104,7 @@ ferry_json_string(StringInfo out, const char *s, int len)
 	{
 		char	   *p;
 
-		enlargeStringInfo(out, len + 2);
+		ferry_reserve(out, len + 2);
 		p = out->data + out->len;
 		p[0] = '"';
 		memcpy(p + 1, s, len);
@@ -141,7 +141,7 @@ ferry_json_string(StringInfo out, const char *s, int len)
 			snprintf(sbuf, sizeof(sbuf), "\\u%04X\\u%04X",
 					 (unsigned) (0xD800 + (cp >> 10)), (unsigned) (0xDC00 + (cp & 0x3FF)));
 			if (i > start)
-				appendBinaryStringInfo(out, s + start, i - start);
+				ferry_append_bin(out, s + start, i - start);
 			appendStringInfoString(out, sbuf);
 			i += 3;
 			start = i + 1;
@@ -182,12 +182,12 @@ ferry_json_string(StringInfo out, const char *s, int len)
 				break;
 		}
 		if (i > start)
-			appendBinaryStringInfo(out, s + start, i - start);
+			ferry_append_bin(out, s + start, i - start);
 		appendStringInfoString(out, esc);
 		start = i + 1;
 	}
 	if (len > start)
-		appendBinaryStringInfo(out, s + start, len - start);
+		ferry_append_bin(out, s + start, len - start);
 	ferry_append_char(out, '"');
 }
 
@@ -242,7 +242,7 @@ ferry_base64(StringInfo out, const unsigned char *data, int len, bool url)
 	int			i;
 	char	   *p;
 
-	enlargeStringInfo(out, (len + 2) / 3 * 4 + 2);
+	ferry_reserve(out, (len + 2) / 3 * 4 + 2);
 	p = out->data + out->len;
 	*p++ = '"';
 	for (i = 0; i + 2 < len; i += 3)
@@ -365,7 +365,7 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 				ferry_append_char(out, i < n ? digits[i] : '0');
 			ferry_append_char(out, '.');
 			if (n > exp + 1)
-				appendBinaryStringInfo(out, digits + exp + 1, n - exp - 1);
+				ferry_append_bin(out, digits + exp + 1, n - exp - 1);
 			else
 				ferry_append_char(out, '0');
 		}
@@ -374,7 +374,7 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 			ferry_append_lit(out, "0.");
 			for (i = 0; i < -exp - 1; i++)
 				ferry_append_char(out, '0');
-			appendBinaryStringInfo(out, digits, n);
+			ferry_append_bin(out, digits, n);
 		}
 	}
 	else
@@ -382,7 +382,7 @@ java_layout(StringInfo out, bool negative, const char *digits, int n, int exp)
 		ferry_append_char(out, digits[0]);
 		ferry_append_char(out, '.');
 		if (n > 1)
-			appendBinaryStringInfo(out, digits + 1, n - 1);
+			ferry_append_bin(out, digits + 1, n - 1);
 		else
 			ferry_append_char(out, '0');
 		appendStringInfo(out, "E%d", exp);
@@ -856,7 +856,7 @@ write_vardecimal(StringInfo out, char *txt, bool hdr)
 		flen--;
 	initStringInfo(&d);
 	appendStringInfoString(&d, ip);
-	appendBinaryStringInfo(&d, fp, flen);
+	ferry_append_bin(&d, fp, flen);
 	appendStringInfo(out, hdr ? "{\"scale\":%d,\"value\":" : "{\"scale\":%d,\"value\":", flen);
 	write_unscaled_base64(out, d.data, neg);
 	ferry_append_char(out, '}');
@@ -943,7 +943,7 @@ append_fraction(StringInfo out, int64 usec, int digits, bool strip)
 	if (n > 0)
 	{
 		ferry_append_char(out, '.');
-		appendBinaryStringInfo(out, buf, n);
+		ferry_append_bin(out, buf, n);
 	}
 }
 
@@ -962,7 +962,7 @@ append_time_of_day(StringInfo out, int64 us, int digits, bool strip)
 		put_padded(buf + 3, (int) (secs / 60 % 60), 2);
 		buf[5] = ':';
 		put_padded(buf + 6, (int) (secs % 60), 2);
-		appendBinaryStringInfo(out, buf, 8);
+		ferry_append_bin(out, buf, 8);
 	}
 	else
 		appendStringInfo(out, "%02d:%02d:%02d",
@@ -1008,7 +1008,7 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 		char		buf[4];
 
 		put_padded(buf, y, 4);
-		appendBinaryStringInfo(out, buf, 4);
+		ferry_append_bin(out, buf, 4);
 	}
 	{
 		char		buf[7];
@@ -1018,7 +1018,7 @@ write_zoned_timestamp(StringInfo out, TimestampTz ts, int precision)
 		buf[3] = '-';
 		put_padded(buf + 4, d, 2);
 		buf[6] = 'T';
-		appendBinaryStringInfo(out, buf, 7);
+		ferry_append_bin(out, buf, 7);
 	}
 	append_time_of_day(out, tod, precision, precision == 0);
 	ferry_append_lit(out, "Z\"");
@@ -1079,7 +1079,7 @@ write_interval(StringInfo out, FerryOptions *opts, Interval *iv)
 			while (n > 0 && buf[n - 1] == '0')
 				n--;
 			ferry_append_char(out, '.');
-			appendBinaryStringInfo(out, buf, n);
+			ferry_append_bin(out, buf, n);
 		}
 		ferry_append_lit(out, "S\"");
 	}
@@ -1185,7 +1185,7 @@ write_hstore(StringInfo out, const char *txt, bool as_map)
 	}
 	ferry_append_char(&js, '}');
 	if (as_map)
-		appendBinaryStringInfo(out, js.data, js.len);
+		ferry_append_bin(out, js.data, js.len);
 	else
 		ferry_json_string(out, js.data, js.len);
 }
@@ -1669,7 +1669,7 @@ ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t)
 				ferry_json_cstring(&m, ph);
 				ferry_append_char(&m, '}');
 				if (opts->hstore_mode == FERRY_HSTORE_MAP)
-					appendBinaryStringInfo(out, m.data, m.len);
+					ferry_append_bin(out, m.data, m.len);
 				else
 					ferry_json_string(out, m.data, m.len);
 				pfree(m.data);
@@ -1797,12 +1797,64 @@ typedef struct DeformedTuple
 	bool	   *nulls;
 } DeformedTuple;
 
-static void
+/*
+ * Between ferry_deform_cache_begin and _end (one change: its tuples do not
+ * move), the deformed form of the last few tuples is kept, so a change
+ * that encodes a tuple as key, row and TOAST source deforms it once.
+ */
+#define DEFORM_CACHE 3
+static bool deform_cache_on = false;
+static int	deform_cache_n = 0;
+static struct
+{
+	HeapTuple	tup;
+	TupleDesc	desc;
+	DeformedTuple dt;
+}			deform_cache[DEFORM_CACHE];
+
+void
+ferry_deform_cache_begin(void)
+{
+	deform_cache_on = true;
+	deform_cache_n = 0;
+}
+
+void
+ferry_deform_cache_end(void)
+{
+	deform_cache_on = false;
+	deform_cache_n = 0;
+}
+
+/* returns true if dt is cached (the caller must not free it) */
+static bool
 deform(DeformedTuple *dt, TupleDesc desc, HeapTuple tup)
 {
+	int			i;
+
+	if (deform_cache_on)
+	{
+		for (i = 0; i < deform_cache_n; i++)
+		{
+			if (deform_cache[i].tup == tup && deform_cache[i].desc == desc)
+			{
+				*dt = deform_cache[i].dt;
+				return true;
+			}
+		}
+	}
 	dt->values = palloc(sizeof(Datum) * (desc->natts + 1));
 	dt->nulls = palloc(sizeof(bool) * (desc->natts + 1));
 	heap_deform_tuple(tup, desc, dt->values, dt->nulls);
+	if (deform_cache_on && deform_cache_n < DEFORM_CACHE)
+	{
+		deform_cache[deform_cache_n].tup = tup;
+		deform_cache[deform_cache_n].desc = desc;
+		deform_cache[deform_cache_n].dt = *dt;
+		deform_cache_n++;
+		return true;
+	}
+	return false;
 }
 
 static void
@@ -1846,23 +1898,28 @@ ferry_encode_row(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 {
 	DeformedTuple cur;
 	DeformedTuple old;
+	bool		cur_cached;
+	bool		old_cached = true;
 	int			i;
 
-	deform(&cur, desc, tup);
+	cur_cached = deform(&cur, desc, tup);
 	if (oldtup)
-		deform(&old, desc, oldtup);
+		old_cached = deform(&old, desc, oldtup);
 	ferry_append_char(out, '{');
 	for (i = 0; i < ri->ncols; i++)
 	{
 		if (i > 0)
 			ferry_append_char(out, ',');
-		appendStringInfoString(out, ri->cols[i].jkey);
+		ferry_append_bin(out, ri->cols[i].jkey, ri->cols[i].jkey_len);
 		write_column(out, opts, &ri->cols[i], desc, &cur, oldtup ? &old : NULL, false);
 	}
 	ferry_append_char(out, '}');
-	pfree(cur.values);
-	pfree(cur.nulls);
-	if (oldtup)
+	if (!cur_cached)
+	{
+		pfree(cur.values);
+		pfree(cur.nulls);
+	}
+	if (!old_cached)
 	{
 		pfree(old.values);
 		pfree(old.nulls);
@@ -1875,9 +1932,10 @@ ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 				 TupleDesc desc, HeapTuple tup, bool hdr)
 {
 	DeformedTuple cur;
+	bool		cached;
 	int			i;
 
-	deform(&cur, desc, tup);
+	cached = deform(&cur, desc, tup);
 	ferry_append_char(out, '{');
 	for (i = 0; i < ri->nkeys; i++)
 	{
@@ -1889,12 +1947,15 @@ ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 			ferry_append_char(out, ':');
 		}
 		else
-			appendStringInfoString(out, ri->keys[i].jkey);
+			ferry_append_bin(out, ri->keys[i].jkey, ri->keys[i].jkey_len);
 		write_column(out, opts, &ri->keys[i], desc, &cur, NULL, hdr);
 	}
 	ferry_append_char(out, '}');
-	pfree(cur.values);
-	pfree(cur.nulls);
+	if (!cached)
+	{
+		pfree(cur.values);
+		pfree(cur.nulls);
+	}
 }
 
 void
@@ -1968,7 +2029,7 @@ put_u16(StringInfo out, uint16 v)
 {
 	char	   *p;
 
-	enlargeStringInfo(out, 2);
+	ferry_reserve(out, 2);
 	p = out->data + out->len;
 	p[0] = (char) (v >> 8);
 	p[1] = (char) v;
@@ -1981,7 +2042,7 @@ put_u32(StringInfo out, uint32 v)
 {
 	char	   *p;
 
-	enlargeStringInfo(out, 4);
+	ferry_reserve(out, 4);
 	p = out->data + out->len;
 	p[0] = (char) (v >> 24);
 	p[1] = (char) (v >> 16);
@@ -1997,7 +2058,7 @@ put_str16(StringInfo out, const char *s, int len)
 	if (len > 0xFFFF)
 		elog(ERROR, "ferry: string of %d bytes does not fit a str16", len);
 	put_u16(out, (uint16) len);
-	appendBinaryStringInfo(out, s, len);
+	ferry_append_bin(out, s, len);
 }
 
 static void
@@ -2009,7 +2070,7 @@ put_str32(StringInfo out, const char *s, int len)
 		return;
 	}
 	put_u32(out, (uint32) len);
-	appendBinaryStringInfo(out, s, len);
+	ferry_append_bin(out, s, len);
 }
 
 static inline void
@@ -2031,9 +2092,9 @@ kafka_json_open(StringInfo out, FerryOptions *opts, const char *schema, int sche
 		return false;
 	if (schema_len <= 0)
 		schema_len = strlen(schema);
-	enlargeStringInfo(out, schema_len + 24);
+	ferry_reserve(out, schema_len + 24);
 	ferry_append_lit(out, "{\"schema\":");
-	appendBinaryStringInfo(out, schema, schema_len);
+	ferry_append_bin(out, schema, schema_len);
 	ferry_append_lit(out, ",\"payload\":");
 	return true;
 }
@@ -2051,7 +2112,7 @@ write_kafka_json(StringInfo out, FerryOptions *opts, const char *schema, int sch
 		return;
 	}
 	env = kafka_json_open(out, opts, schema, schema_len);
-	appendBinaryStringInfo(out, payload->data, payload->len);
+	ferry_append_bin(out, payload->data, payload->len);
 	if (env)
 		ferry_append_char(out, '}');
 }
@@ -2190,7 +2251,7 @@ ferry_write_record(StringInfo out, FerryOptions *opts, FerryRecord *rec)
 		return;
 	}
 	lenpos = ferry_record_begin_value(out, opts, rec);
-	appendBinaryStringInfo(out, rec->value->data, rec->value->len);
+	ferry_append_bin(out, rec->value->data, rec->value->len);
 	ferry_record_end_value(out, opts, rec, lenpos);
 }
 

@@ -1097,6 +1097,7 @@ ferry_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	HeapTuple	oldtup = NULL;
 
 	ferry_update_progress(ctx, false);
+	ferry_deform_cache_begin();
 	/* pgoutput publishes no relation created by initdb (is_publishable_class) */
 	if (RelationGetRelid(rel) < FirstNormalObjectId)
 		goto done;
@@ -1177,6 +1178,7 @@ ferry_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	}
 
 done:
+	ferry_deform_cache_end();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(data->context);
 }

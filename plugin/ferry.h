@@ -212,6 +212,7 @@ typedef struct FerryColumn
 	AttrNumber	attnum;
 	char	   *name;
 	char	   *jkey;			/* the name as a JSON key, with the colon */
+	int			jkey_len;
 	bool		nullable;
 	FerryType	t;
 	char	   *defjson;		/* encoded schema default, or NULL */
@@ -275,7 +276,25 @@ typedef struct FerrySource
  * Fast appends for the per-change path: a string literal without strlen,
  * and a single byte without a function call when there is room.
  */
-#define ferry_append_lit(out, lit) appendBinaryStringInfo((out), "" lit, sizeof(lit) - 1)
+static inline void
+ferry_append_bin(StringInfo out, const char *s, int n)
+{
+	if (unlikely(out->len + n >= out->maxlen))
+		enlargeStringInfo(out, n);
+	memcpy(out->data + out->len, s, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+}
+
+/* room for n more bytes (cheap when there is) */
+static inline void
+ferry_reserve(StringInfo out, int n)
+{
+	if (unlikely(out->len + n >= out->maxlen))
+		enlargeStringInfo(out, n);
+}
+
+#define ferry_append_lit(out, lit) ferry_append_bin((out), "" lit, sizeof(lit) - 1)
 
 static inline void
 ferry_append_char(StringInfo out, char c)
@@ -309,6 +328,8 @@ extern void ferry_encode_value(StringInfo out, FerryOptions *opts, FerryType *t,
 extern void ferry_write_toast(StringInfo out, FerryOptions *opts, FerryType *t);
 extern void ferry_write_field_schema(StringInfo out, FerryType *t, bool optional,
 									 const char *defjson, const char *field);
+extern void ferry_deform_cache_begin(void);
+extern void ferry_deform_cache_end(void);
 extern void ferry_encode_row(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 							 TupleDesc desc, HeapTuple tup, HeapTuple oldtup);
 extern void ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,

@@ -899,6 +899,7 @@ build_column(FerryOptions *opts, Relation rel, Form_pg_attribute att, FerryColum
 	ferry_json_cstring(&k, col->name);
 	appendStringInfoChar(&k, ':');
 	col->jkey = k.data;
+	col->jkey_len = k.len;
 	col->nullable = !att->attnotnull;
 	set_fallback_and_toast(col);
 	col->defjson = column_default(opts, rel, col, att->atttypid);

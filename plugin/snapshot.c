@@ -267,6 +267,7 @@ ferry_snapshot_table(PG_FUNCTION_ARGS)
 	now = ferry_now_us(&st->opts);
 	st->src.snapshot = snapshot_marker(&st->opts, st->first, st->next == NULL);
 	st->first = false;
+	ferry_deform_cache_end();	/* a failed change may have left it on */
 	resetStringInfo(&st->key);
 	resetStringInfo(&st->val);
 	resetStringInfo(&st->frame);
