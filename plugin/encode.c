@@ -2147,7 +2147,10 @@ ferry_record_begin_value(StringInfo out, FerryOptions *opts, FerryRecord *rec)
 	if (opts->format == FERRY_FORMAT_JSON)
 	{
 		ferry_append_lit(out, "{\"topic\":");
-		ferry_json_cstring(out, rec->topic);
+		if (rec->topic_json)
+			ferry_append_bin(out, rec->topic_json, rec->topic_json_len);
+		else
+			ferry_json_cstring(out, rec->topic);
 		ferry_append_lit(out, ",\"key\":");
 		write_kafka_json(out, opts, rec->key_schema, rec->key_schema_len, rec->key);
 		ferry_append_lit(out, ",\"value\":");
@@ -2179,6 +2182,11 @@ write_headers(StringInfo out, FerryOptions *opts, FerryRecord *rec)
 {
 	int			i;
 
+	if (rec->hdr_blob)
+	{
+		ferry_append_bin(out, rec->hdr_blob, rec->hdr_blob_len);
+		return;
+	}
 	if (opts->format == FERRY_FORMAT_JSON)
 	{
 		if (rec->nheaders > 0)
@@ -2298,6 +2306,20 @@ ferry_add_context_headers(FerryRecord *rec, FerryOptions *opts)
 		rec->hlen[rec->nheaders] = strlen(vals[i]);
 		rec->nheaders++;
 	}
+}
+
+/*
+ * What write_headers appends for a record whose only headers are the
+ * context headers: computed once per session.
+ */
+void
+ferry_context_headers_blob(StringInfo out, FerryOptions *opts)
+{
+	FerryRecord rec;
+
+	memset(&rec, 0, sizeof(rec));
+	ferry_add_context_headers(&rec, opts);
+	write_headers(out, opts, &rec);
 }
 
 /* Processing time (µs since the Unix epoch) of the envelope's ts_* */

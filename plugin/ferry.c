@@ -60,6 +60,7 @@ typedef struct FerryDecodingData
 	StringInfoData valbuf;
 	StringInfoData hdrbuf1;
 	StringInfoData hdrbuf2;
+	StringInfoData ctxhdr;		/* ferry_context_headers_blob */
 
 	/* sequence[0]: end LSN of the last non-empty transaction */
 	bool		has_last_commit;
@@ -656,6 +657,9 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 	initStringInfo(&data->valbuf);
 	initStringInfo(&data->hdrbuf1);
 	initStringInfo(&data->hdrbuf2);
+	initStringInfo(&data->ctxhdr);
+	if (!is_init)
+		ferry_context_headers_blob(&data->ctxhdr, &data->opts);
 	ferry_relcache_init(ctx->context);
 	MemoryContextSwitchTo(old);
 
@@ -1055,6 +1059,8 @@ emit_change(LogicalDecodingContext *ctx, FerryRelEntry *entry, const char *op,
 	rec.value_schema = ri->value_schema;
 	rec.key_schema_len = ri->key_schema_len;
 	rec.value_schema_len = ri->value_schema_len;
+	rec.topic_json = ri->topic_json;
+	rec.topic_json_len = ri->topic_json_len;
 	rec.key = (keytup && ri->nkeys > 0) ? &data->keybuf : NULL;
 	rec.value = &data->valbuf;	/* written in place below */
 	if (keyhdr_name)
@@ -1063,8 +1069,13 @@ emit_change(LogicalDecodingContext *ctx, FerryRelEntry *entry, const char *op,
 		rec.hvalue[0] = keyhdr->data;
 		rec.hlen[0] = keyhdr->len;
 		rec.nheaders = 1;
+		ferry_add_context_headers(&rec, &data->opts);
 	}
-	ferry_add_context_headers(&rec, &data->opts);
+	else
+	{
+		rec.hdr_blob = data->ctxhdr.data;
+		rec.hdr_blob_len = data->ctxhdr.len;
+	}
 
 	maybe_send_schema(ctx, entry);
 

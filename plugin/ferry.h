@@ -236,6 +236,8 @@ typedef struct FerryRelInfo
 	char	   *value_schema;
 	int			key_schema_len;
 	int			value_schema_len;
+	char	   *topic_json;		/* topic as a JSON string */
+	int			topic_json_len;
 } FerryRelInfo;
 
 /* One Kafka record about to be framed */
@@ -248,6 +250,10 @@ typedef struct FerryRecord
 	const char *value_schema;
 	int			key_schema_len;	/* strlen of the above, 0 = not known */
 	int			value_schema_len;
+	const char *topic_json;		/* the topic as a JSON string, or NULL */
+	int			topic_json_len;
+	const char *hdr_blob;		/* headers pre-rendered in the format, or NULL */
+	int			hdr_blob_len;
 	StringInfo	key;			/* payload, NULL = null key */
 	StringInfo	value;			/* payload, NULL = tombstone */
 	int			nheaders;
@@ -347,6 +353,7 @@ extern void ferry_record_end_value(StringInfo out, FerryOptions *opts, FerryReco
 extern void ferry_write_schema_frame(StringInfo out, FerryOptions *opts, uint32 id,
 									 FerryRelInfo *ri);
 extern void ferry_add_context_headers(FerryRecord *rec, FerryOptions *opts);
+extern void ferry_context_headers_blob(StringInfo out, FerryOptions *opts);
 extern int64 ferry_now_us(FerryOptions *opts);
 
 /* relcache.c */

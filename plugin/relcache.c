@@ -1033,6 +1033,14 @@ ferry_relinfo_build(FerryOptions *opts, Relation rel, MemoryContext cxt)
 	appendStringInfoString(&s, ",\"version\":2}");
 	ri->value_schema = s.data;
 	ri->value_schema_len = s.len;
+	{
+		StringInfoData tj;
+
+		initStringInfo(&tj);
+		ferry_json_cstring(&tj, ri->topic);
+		ri->topic_json = tj.data;
+		ri->topic_json_len = tj.len;
+	}
 
 	MemoryContextSwitchTo(old);
 	return ri;
