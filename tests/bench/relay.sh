@@ -10,7 +10,8 @@
 #   pg_recvlogical ceiling  (the ferry plugin, format relay, to /dev/null, BENCH_REPS runs)
 #   Debezium 3.6.1          (Kafka Connect 4.3.1 standalone worker, pgoutput, one run)
 # Then commit->Kafka latency at a steady BENCH_RATE (10000) changes/s for BENCH_LAT_S (30) s.
-# Env: BENCH_DBZ_LATENCY=1 (Debezium's latency too, ~1.5 min more), BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S, BENCH_RELAY_REPS (min(BENCH_REPS, 2)).
+# Env: BENCH_RELAY_KAFKA (extra YAML lines under kafka:, e.g. "  queue.buffering.max.kbytes: 16384"),
+#      BENCH_DBZ_LATENCY=1 (Debezium's latency too, ~1.5 min more), BENCH_SKIP_DEBEZIUM=1, BENCH_RATE, BENCH_LAT_S, BENCH_RELAY_REPS (min(BENCH_REPS, 2)).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -89,6 +90,7 @@ postgres:
   conninfo: "host=127.0.0.1 port=$BENCH_PGPORT dbname=bench user=postgres"
 kafka:
   bootstrap.servers: "$KAFKA"
+${BENCH_RELAY_KAFKA:-}
 relay:
   slot.name: $2
   topic.prefix: $3

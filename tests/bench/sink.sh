@@ -9,6 +9,7 @@
 #                  a fresh consumer group and object prefix per run; timed
 #                  from start until the group's committed offset reaches the end of the topic
 #                  (the sink commits only after the objects are stored)
+# Env: BENCH_SINK_EXTRA (extra YAML lines under sink:, e.g. "  kafka:\n    queued.max.messages.kbytes: 8192").
 # JVM peer: no Kafka Connect S3 sink connector is on Maven Central (see the report).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -71,6 +72,7 @@ sink:
   target: "s3://$S3_BUCKET/$3"
   log.level: warning
 ${4:-}
+${BENCH_SINK_EXTRA:-}
   s3:
     endpoint: "http://127.0.0.1:$SPORT"
     region: us-east-1
