@@ -1958,6 +1958,26 @@ ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *ri,
 	}
 }
 
+/* {"version":…,"connector":…,"name":…,"ts_ms": of the source block */
+void
+ferry_source_head(StringInfo out, FerryOptions *opts)
+{
+	ferry_append_lit(out, "{\"version\":\"" FERRY_VERSION "\",\"connector\":\"postgresql\",\"name\":");
+	ferry_json_cstring(out, opts->topic_prefix);
+	ferry_append_lit(out, ",\"ts_ms\":");
+}
+
+/* ,"schema":…,"table":…,"txId": of the source block */
+void
+ferry_source_st(StringInfo out, const char *schema, const char *table)
+{
+	ferry_append_lit(out, ",\"schema\":");
+	ferry_json_cstring(out, schema);
+	ferry_append_lit(out, ",\"table\":");
+	ferry_json_cstring(out, table);
+	ferry_append_lit(out, ",\"txId\":");
+}
+
 void
 ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 				   FerrySource *src)
@@ -1966,14 +1986,24 @@ ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 
 	if (src->ts_us % 1000 < 0)
 		ms--;
-	appendStringInfoString(out, "{\"version\":\"" FERRY_VERSION "\",\"connector\":\"postgresql\",\"name\":");
-	ferry_json_cstring(out, opts->topic_prefix);
-	ferry_append_lit(out, ",\"ts_ms\":");
+	ferry_reserve(out, 512);
+	if (src->head)
+		ferry_append_bin(out, src->head, src->head_len);
+	else
+		ferry_source_head(out, opts);
 	append_int64(out, ms);
-	ferry_append_lit(out, ",\"snapshot\":\"");
-	appendStringInfoString(out, src->snapshot ? src->snapshot : "false");
-	ferry_append_lit(out, "\",\"db\":");
-	ferry_json_cstring(out, dbname);
+	if (src->snapshot)
+	{
+		ferry_append_lit(out, ",\"snapshot\":\"");
+		ferry_append_bin(out, src->snapshot, strlen(src->snapshot));
+		ferry_append_lit(out, "\",\"db\":");
+	}
+	else
+		ferry_append_lit(out, ",\"snapshot\":\"false\",\"db\":");
+	if (src->db_json)
+		ferry_append_bin(out, src->db_json, src->db_json_len);
+	else
+		ferry_json_cstring(out, dbname);
 	ferry_append_lit(out, ",\"sequence\":\"[");
 	if (src->has_last_commit)
 	{
@@ -1988,11 +2018,10 @@ ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 	append_int64(out, src->ts_us);
 	ferry_append_lit(out, ",\"ts_ns\":");
 	append_int64(out, src->ts_us * 1000);
-	ferry_append_lit(out, ",\"schema\":");
-	ferry_json_cstring(out, src->schema);
-	ferry_append_lit(out, ",\"table\":");
-	ferry_json_cstring(out, src->table);
-	ferry_append_lit(out, ",\"txId\":");
+	if (src->st_json)
+		ferry_append_bin(out, src->st_json, src->st_json_len);
+	else
+		ferry_source_st(out, src->schema, src->table);
 	if (src->has_txid)
 		append_int64(out, src->txid);
 	else

@@ -61,6 +61,8 @@ typedef struct FerryDecodingData
 	StringInfoData hdrbuf1;
 	StringInfoData hdrbuf2;
 	StringInfoData ctxhdr;		/* ferry_context_headers_blob */
+	StringInfoData srchead;		/* ferry_source_head */
+	StringInfoData dbjson;		/* dbname as a JSON string */
 
 	/* sequence[0]: end LSN of the last non-empty transaction */
 	bool		has_last_commit;
@@ -658,8 +660,14 @@ ferry_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_ini
 	initStringInfo(&data->hdrbuf1);
 	initStringInfo(&data->hdrbuf2);
 	initStringInfo(&data->ctxhdr);
+	initStringInfo(&data->srchead);
+	initStringInfo(&data->dbjson);
 	if (!is_init)
+	{
 		ferry_context_headers_blob(&data->ctxhdr, &data->opts);
+		ferry_source_head(&data->srchead, &data->opts);
+		ferry_json_cstring(&data->dbjson, data->dbname);
+	}
 	ferry_relcache_init(ctx->context);
 	MemoryContextSwitchTo(old);
 
@@ -961,6 +969,18 @@ stream_source(FerryDecodingData *data, FerrySource *src, FerryRelInfo *ri, uint6
 	src->txid = data->xid;
 	src->schema = ri ? ri->schema : "";
 	src->table = ri ? ri->table : "";
+	if (ri && ri->st_json)
+	{
+		src->st_json = ri->st_json;
+		src->st_json_len = ri->st_json_len;
+	}
+	if (data->srchead.len > 0)
+	{
+		src->head = data->srchead.data;
+		src->head_len = data->srchead.len;
+		src->db_json = data->dbjson.data;
+		src->db_json_len = data->dbjson.len;
+	}
 	src->origin = data->origin;
 	src->origin_lsn = data->origin_lsn;
 }

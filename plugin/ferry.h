@@ -238,6 +238,8 @@ typedef struct FerryRelInfo
 	int			value_schema_len;
 	char	   *topic_json;		/* topic as a JSON string */
 	int			topic_json_len;
+	char	   *st_json;		/* source block: ,"schema":…,"table":…,"txId": */
+	int			st_json_len;
 } FerryRelInfo;
 
 /* One Kafka record about to be framed */
@@ -276,6 +278,13 @@ typedef struct FerrySource
 	const char *table;
 	const char *origin;
 	uint64		origin_lsn;
+	/* optional pre-rendered pieces (ferry_source_pieces), NULL = render */
+	const char *head;			/* {"version":…,"name":…,"ts_ms": */
+	int			head_len;
+	const char *db_json;		/* the db name as a JSON string */
+	int			db_json_len;
+	const char *st_json;		/* ,"schema":…,"table":…,"txId": */
+	int			st_json_len;
 } FerrySource;
 
 /*
@@ -342,6 +351,8 @@ extern void ferry_encode_key(StringInfo out, FerryOptions *opts, FerryRelInfo *r
 							 TupleDesc desc, HeapTuple tup, bool hdr);
 extern void ferry_write_source(StringInfo out, FerryOptions *opts, const char *dbname,
 							   FerrySource *src);
+extern void ferry_source_head(StringInfo out, FerryOptions *opts);
+extern void ferry_source_st(StringInfo out, const char *schema, const char *table);
 extern void ferry_write_tx_block(StringInfo out, uint32 xid, uint64 lsn,
 								 int64 total, int64 dc_order);
 extern const char *ferry_source_schema(void);

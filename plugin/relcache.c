@@ -1040,6 +1040,10 @@ ferry_relinfo_build(FerryOptions *opts, Relation rel, MemoryContext cxt)
 		ferry_json_cstring(&tj, ri->topic);
 		ri->topic_json = tj.data;
 		ri->topic_json_len = tj.len;
+		initStringInfo(&tj);
+		ferry_source_st(&tj, ri->schema, ri->table);
+		ri->st_json = tj.data;
+		ri->st_json_len = tj.len;
 	}
 
 	MemoryContextSwitchTo(old);
