@@ -780,6 +780,28 @@ static void
 write_unscaled_base64(StringInfo out, const char *digits, bool negative)
 {
 	StringInfoData b;
+	int			nd = strlen(digits);
+
+	if (nd <= 18)
+	{
+		/* fits an int64: BigInteger.toByteArray is its minimal two's complement */
+		int64		v = 0;
+		unsigned char bytes[8];
+		int			n = 1;
+		int			i;
+
+		for (i = 0; i < nd; i++)
+			v = v * 10 + (digits[i] - '0');
+		if (negative)
+			v = -v;
+		while (n < 8 && !(v >= -(INT64CONST(1) << (8 * n - 1)) &&
+						  v < (INT64CONST(1) << (8 * n - 1))))
+			n++;
+		for (i = 0; i < n; i++)
+			bytes[i] = (unsigned char) ((uint64) v >> (8 * (n - 1 - i)));
+		ferry_base64(out, bytes, n, false);
+		return;
+	}
 
 	initStringInfo(&b);
 	ferry_decimal_bytes(&b, digits, negative);
@@ -831,9 +853,24 @@ write_decimal_precise(StringInfo out, char *txt, int scale, bool hdr)
 		return;
 	}
 	split_numeric_text(txt, &neg, &ip, &fp);
+	flen = strlen(fp);
+	{
+		int			ilen = strlen(ip);
+
+		if (scale >= 0 && ilen + scale < 64)
+		{
+			char		buf[64];
+
+			memcpy(buf, ip, ilen);
+			for (i = 0; i < scale; i++)
+				buf[ilen + i] = i < flen ? fp[i] : '0';
+			buf[ilen + scale] = '\0';
+			write_unscaled_base64(out, buf, neg);
+			return;
+		}
+	}
 	initStringInfo(&d);
 	appendStringInfoString(&d, ip);
-	flen = strlen(fp);
 	for (i = 0; i < scale; i++)
 		ferry_append_char(&d, i < flen ? fp[i] : '0');
 	write_unscaled_base64(out, d.data, neg);
