@@ -154,7 +154,9 @@ def test_relay_delivery_failure_stops(pg, ferry_bins, rundir, kafka, spawn):
     wait_until(lambda: kafka.read_topic(r.topic("users"), timeout=5, min_records=1), 30, "the small record")
     before = r.confirmed()
     big_lsn = pg.sql1("SELECT pg_current_wal_lsn()", db=r.db)
-    pg.sql(f"INSERT INTO commerce.products (name, description, price) VALUES ('big', repeat('x', 10000), 1)",
+    # incompressible (the relay produces lz4 batches): 400 random md5s, 12.8 KB
+    pg.sql("INSERT INTO commerce.products (name, description, price) "
+           "SELECT 'big', string_agg(md5(random()::text), ''), 1 FROM generate_series(1, 400)",
            db=r.db)
     rc = r.proc.wait(60)
     assert rc == 1, r.log()[-2000:]
