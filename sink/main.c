@@ -342,6 +342,20 @@ main(int argc, char **argv)
 	int			rc;
 
 	log_init("ferry-sink", LOG_LEVEL_INFO);
+
+	/*
+	 * Signal handlers first: a SIGTERM that arrives while the sink is still
+	 * checking its target or joining the group must end in an orderly stop
+	 * (exit 0), not in the default action.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handle_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = handle_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "c:vVh", long_options, NULL)) != -1)
 	{
 		switch (c)
@@ -495,15 +509,6 @@ main(int argc, char **argv)
 				   file, sink_target_describe(target));
 		goto done;
 	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = handle_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = handle_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	consumer = sink_consumer_new(&conf, rkconf, targets, ntargets, tmpl, errbuf, sizeof(errbuf));
 	rkconf = NULL;				/* owned by the consumer now, also on failure */
