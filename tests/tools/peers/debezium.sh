@@ -21,24 +21,14 @@ mkdir -p "$rundir"
 rundir=$(cd "$rundir" && pwd)
 pidfile=$rundir/connect.pid
 
-stop_pid() {
-	local pid
-	[ -f "$pidfile" ] || return 0
-	pid=$(cat "$pidfile")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$pidfile"
-}
+. "$(dirname "$0")/lib.sh"
 
 case "$cmd" in
 start)
 	bootstrap=${3:?BOOTSTRAP}; pgport=${4:?PGPORT}; rest=${5:-8083}
 	ls "$lib"/debezium-connector-postgres-*.jar >/dev/null 2>&1 ||
 		{ echo "debezium.sh: no Debezium jars in $lib (run tests/tools/deps.sh)" >&2; exit 1; }
-	stop_pid
+	stop_pid "$pidfile"
 	rm -f "$rundir/connect.offsets"
 	name=ferry-dbz
 	cat >"$rundir/worker.properties" <<EOF
@@ -100,17 +90,17 @@ EOF
 			echo "debezium.sh: connector $name running (pid $pid, REST 127.0.0.1:$rest, log $rundir/connect.log)"
 			exit 0 ;;
 		*'"state":"FAILED"'*)
-			echo "debezium.sh: connector failed: $st" >&2; stop_pid; exit 1 ;;
+			echo "debezium.sh: connector failed: $st" >&2; stop_pid "$pidfile"; exit 1 ;;
 		esac
 		sleep 0.5
 	done
 	echo "debezium.sh: connector not running after 120 s; log follows" >&2
 	tail -n 40 "$rundir/connect.log" >&2
-	stop_pid
+	stop_pid "$pidfile"
 	exit 1
 	;;
 stop)
-	stop_pid
+	stop_pid "$pidfile"
 	;;
 *)
 	echo "usage: $0 start RUNDIR BOOTSTRAP PGPORT [RESTPORT] | stop RUNDIR" >&2; exit 2 ;;

@@ -20,23 +20,13 @@ mkdir -p "$rundir"
 rundir=$(cd "$rundir" && pwd)
 pidfile=$rundir/kafka.pid
 
-stop_pid() {
-	local pid
-	[ -f "$pidfile" ] || return 0
-	pid=$(cat "$pidfile")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$pidfile"
-}
+. "$(dirname "$0")/lib.sh"
 
 case "$cmd" in
 start)
 	ls "$lib"/kafka_2.13-*.jar >/dev/null 2>&1 || {
 		echo "kafka.sh: no Kafka jars in $lib (run tests/tools/deps.sh)" >&2; exit 1; }
-	stop_pid
+	stop_pid "$pidfile"
 	cport=$((port + 1))
 	data=$rundir/kafka-data
 	rm -rf "$data"
@@ -94,11 +84,11 @@ EOF
 	done
 	echo "kafka.sh: broker not ready after 60 s; log follows" >&2
 	tail -n 60 "$rundir/kafka.log" >&2
-	stop_pid
+	stop_pid "$pidfile"
 	exit 1
 	;;
 stop)
-	stop_pid
+	stop_pid "$pidfile"
 	;;
 *)
 	echo "usage: $0 start|stop RUNDIR [PORT]" >&2; exit 2 ;;

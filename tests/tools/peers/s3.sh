@@ -30,22 +30,12 @@ find_vgw() {
 	return 1
 }
 
-stop_pid() {
-	local pid
-	[ -f "$pidfile" ] || return 0
-	pid=$(cat "$pidfile")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$pidfile"
-}
+. "$(dirname "$0")/lib.sh"
 
 case "$cmd" in
 start)
 	vgw=$(find_vgw) || { echo "s3.sh: versitygw not found (run tests/tools/deps.sh)" >&2; exit 1; }
-	stop_pid
+	stop_pid "$pidfile" 100
 	data=$rundir/s3-data
 	rm -rf "$data" "$rundir/s3-meta"
 	mkdir -p "$data"
@@ -69,12 +59,12 @@ start)
 	done
 	if [ -z "$ok" ]; then
 		echo "s3.sh: versitygw did not come up; log follows" >&2
-		tail -n 40 "$rundir/s3.log" >&2; stop_pid; exit 1
+		tail -n 40 "$rundir/s3.log" >&2; stop_pid "$pidfile" 100; exit 1
 	fi
 	if [ -n "$bucket" ]; then
 		AWS_ACCESS_KEY_ID="$access" AWS_SECRET_ACCESS_KEY="$secret" AWS_DEFAULT_REGION="$region" \
 		AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required \
-		python3 - "http://127.0.0.1:$port" "$bucket" <<'EOF' || { tail -n 20 "$rundir/s3.log" >&2; stop_pid; exit 1; }
+		python3 - "http://127.0.0.1:$port" "$bucket" <<'EOF' || { tail -n 20 "$rundir/s3.log" >&2; stop_pid "$pidfile" 100; exit 1; }
 import sys, boto3
 from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], config=Config(s3={"addressing_style": "path"}))
@@ -84,7 +74,7 @@ EOF
 	echo "s3.sh: versitygw up on http://127.0.0.1:$port (pid $pid, bucket '${bucket}', data $data${metaopt:+, sidecar})"
 	;;
 stop)
-	stop_pid
+	stop_pid "$pidfile" 100
 	;;
 *)
 	echo "usage: $0 start|stop RUNDIR [PORT]" >&2; exit 2 ;;
