@@ -712,14 +712,7 @@ def run_debezium(pg, db: str, scenario: str, workdir: pathlib.Path, timeout: flo
                 break
             time.sleep(0.3)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        (workdir / "debezium.pid").unlink(missing_ok=True)
+        _terminate(proc, workdir / "debezium.pid", 40)
     if not done:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         pytest.fail(f"Debezium did not reach the end marker within {timeout:.0f}s "
@@ -751,6 +744,18 @@ def _yaml_value(k: str, v: str) -> str:
     if v in ("true", "false") or v.lstrip("-").isdigit():
         return v
     return json.dumps(v)
+
+
+def _terminate(proc: subprocess.Popen, pidfile: pathlib.Path, grace: float) -> None:
+    """SIGTERM a process still running, KILL it after `grace` seconds; forget its PID file."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    pidfile.unlink(missing_ok=True)
 
 
 def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: float = 120.0,
@@ -791,14 +796,7 @@ def run_relay(pg, kafka, db: str, slot: str, workdir: pathlib.Path, timeout: flo
                 raise RuntimeError(f"ferry-relay not done within {timeout:.0f}s; {tail()}")
             time.sleep(0.5)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        (workdir / "relay.pid").unlink(missing_ok=True)
+        _terminate(proc, workdir / "relay.pid", 30)
     return kafka_lines(kafka, prefix)
 
 
