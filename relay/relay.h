@@ -287,6 +287,9 @@ struct pg_conn;
 struct pg_conn *relay_pg_connect(const relay_config_t *cfg, bool replication,
 								 char *errbuf, size_t errlen);
 
+/* run a command that returns no rows; -1 with "could not run ..." in errbuf */
+int			relay_pg_exec(struct pg_conn *conn, const char *sql, char *errbuf, size_t errlen);
+
 /* append the plugin options as SQL text: ("k" 'v', ...) or ARRAY['k','v'] */
 void		relay_plugin_options(const relay_config_t *cfg, bool as_array,
 								 char *out, size_t outlen);

@@ -172,21 +172,6 @@ relay_tables_free(relay_table_t *tables, int ntables)
 	free(tables);
 }
 
-static int
-exec_cmd(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
-{
-	PGresult   *res = PQexec(conn, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		snprintf(errbuf, errlen, "could not run \"%s\": %s", sql, PQresultErrorMessage(res));
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
-
 /*
  * Find the first and last of tables[] that have at least one row in the
  * snapshot open on conn (-1 when all are empty).
@@ -266,7 +251,7 @@ snapshot_table(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 	}
 	PQfreemem(lit);
 
-	if (exec_cmd(conn, sql.data, errbuf, errlen) < 0)
+	if (relay_pg_exec(conn, sql.data, errbuf, errlen) < 0)
 	{
 		relay_buf_free(&sql);
 		return -1;
@@ -341,7 +326,7 @@ snapshot_table(PGconn *conn, const relay_config_t *cfg, relay_producer_t *p,
 	relay_schemas_free(&sc);
 	if (rc == 0)
 	{
-		if (exec_cmd(conn, "CLOSE ferry_snapshot", errbuf, errlen) < 0)
+		if (relay_pg_exec(conn, "CLOSE ferry_snapshot", errbuf, errlen) < 0)
 			return -1;
 		{
 			int64_t		ms = relay_now_ms() - t0;

@@ -989,8 +989,9 @@ snapshot(relay_t *r, PGconn *conn, relay_lsn_t lsn)
 	return 0;
 }
 
-static int
-exec_ok(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
+/* run a command that returns no rows; -1 with "could not run ..." in errbuf */
+int
+relay_pg_exec(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
 {
 	PGresult   *res = PQexec(conn, sql);
 
@@ -1011,11 +1012,11 @@ snapshot_plain(relay_t *r)
 {
 	int			rc;
 
-	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
+	if (relay_pg_exec(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
 				r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	rc = snapshot(r, r->sql, r->fl->acked_lsn);
-	if (rc == 0 && exec_ok(r->sql, "COMMIT", r->errbuf, sizeof(r->errbuf)) < 0)
+	if (rc == 0 && relay_pg_exec(r->sql, "COMMIT", r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	if (rc != 0)
 	{
@@ -1080,14 +1081,14 @@ slot_create(relay_t *r, bool export)
 	log_info("created temporary replication slot \"%s\", consistent point %X/%X, snapshot %s",
 			 tmpname, LSN_FORMAT_ARGS(consistent), snapname);
 
-	if (exec_ok(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
+	if (relay_pg_exec(r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ",
 				r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "SET TRANSACTION SNAPSHOT '%s'", snapname);
-	if (exec_ok(r->sql, cmd, r->errbuf, sizeof(r->errbuf)) < 0)
+	if (relay_pg_exec(r->sql, cmd, r->errbuf, sizeof(r->errbuf)) < 0)
 		return -1;
 	rc = snapshot(r, r->sql, consistent);
-	if (rc == 0 && exec_ok(r->sql, "COMMIT", r->errbuf, sizeof(r->errbuf)) < 0)
+	if (rc == 0 && relay_pg_exec(r->sql, "COMMIT", r->errbuf, sizeof(r->errbuf)) < 0)
 		rc = -1;
 	if (rc != 0)
 	{
